@@ -1,0 +1,392 @@
+"""The iTDS learning rule: the one module that holds its equations.
+
+Our reading of Pilzak, Pennington & Thivierge (Nat Commun 17, 4164, 2026) for a
+readout ``W`` acting on presynaptic activity ``r`` (the last entry of ``r`` is a
+constant 1 for the bias)::
+
+    z     = W r                      current output
+    d     = Wbar r                   the echo: a slow learned estimate of z
+    e_sup = y - z                    supervised error
+    e_td  = d - z                    top-down error
+    delta = e_sup + td_gain * e_td   stabilized error that drives plasticity
+    W    <- W    + step(delta, r)
+    Wbar <- Wbar + step(z - d, r) / td_timescale
+
+``step(err, r)`` is ``gain(r) err^T`` where ``gain`` is the normalized LMS
+vector ``learning_rate * r / |r|^2`` or the RLS/FORCE gain ``P r / (1 + r^T P r)``.
+For a softmax output trained with cross-entropy, ``z`` and ``d`` are the class
+probabilities of the readout and of the echo, and ``-delta`` is the gradient on
+the logits (see :class:`SoftmaxEcho`).
+
+With ``td_gain == 0`` the stabilized error *is* the supervised error, bit for
+bit, so every estimator is its own plain-learning ablation. The echo still
+learns (it is a passive observer then) so that diagnostics stay comparable.
+
+Sign-split feedback writes ``W = W_pos - W_neg`` with both parts non-negative:
+``W_pos`` learns only from the positive part of ``delta`` and ``W_neg`` only
+from its negative part, and both are clipped at zero after every update. A
+forced-sparsity mask instead holds a fixed random fraction of the (non-bias)
+weights at exactly zero.
+"""
+
+from functools import lru_cache
+from types import SimpleNamespace
+
+import numpy as np
+from scipy.linalg import get_blas_funcs
+
+__all__ = [
+    "ITDSReadout",
+    "SoftmaxEcho",
+    "TDHistory",
+    "make_sparsity_mask",
+    "rule_matrix",
+    "split_error",
+    "stabilized_error",
+]
+
+
+def stabilized_error(target, output, echo, td_gain):
+    """Return ``(delta, e_sup, e_td)`` for one sample or a batch.
+
+    ``delta = (target - output) + td_gain * (echo - output)``; with
+    ``td_gain == 0`` it is exactly ``target - output``.
+    """
+    e_sup = target - output
+    e_td = echo - output
+    delta = e_sup if td_gain == 0 else e_sup + td_gain * e_td
+    return delta, e_sup, e_td
+
+
+def split_error(delta):
+    """Positive and negative parts of ``delta``: ``delta = pos - neg``."""
+    return np.maximum(delta, 0.0), np.maximum(-delta, 0.0)
+
+
+def make_sparsity_mask(shape, sparsity, random_state):
+    """A fixed mask holding ``round(sparsity * n)`` non-bias weights at zero.
+
+    ``shape`` is ``(n_inputs, n_outputs)`` where the last input row is the bias,
+    which is never masked. Returns ``None`` when ``sparsity == 0``.
+    """
+    if sparsity == 0:
+        return None
+    n_in, n_out = shape
+    n_weights = (n_in - 1) * n_out
+    n_zero = int(round(sparsity * n_weights))
+    flat = np.ones(n_weights, dtype=bool)
+    flat[random_state.permutation(n_weights)[:n_zero]] = False
+    mask = np.ones(shape, dtype=bool)
+    mask[:-1] = flat.reshape(n_in - 1, n_out)
+    return mask
+
+
+class TDHistory:
+    """Accumulate the iTDS diagnostics and close them per epoch.
+
+    Recorded per epoch:
+
+    - ``e_sup``: mean ``|y - z|`` over outputs and updates;
+    - ``e_td``: mean ``|d - z|``;
+    - ``td_ratio``: ``e_td / e_sup``;
+    - ``cosine``: cosine between the stacked e_sup and e_td vectors of the epoch
+      (positive: the two errors reinforce, negative: they cancel);
+    - ``weight_change``: mean Frobenius norm of the update ``step(delta, r)``;
+    - ``loss``: mean squared supervised error per update, ``0.5 |e_sup|^2``
+      summed over outputs (for softmax outputs, on the probabilities);
+    - ``n_updates``: number of weight updates in the epoch.
+    """
+
+    fields = ("e_sup", "e_td", "td_ratio", "cosine", "weight_change", "loss",
+              "n_updates")
+
+    def __init__(self):
+        self.epochs = {name: [] for name in self.fields}
+        self._clear()
+
+    def _clear(self):
+        self._abs_sup = self._abs_td = 0.0
+        self._dot = self._sq_sup = self._sq_td = 0.0
+        self._n_values = 0
+        self._change = 0.0
+        self._n_updates = 0
+
+    def record(self, e_sup, e_td, change_norms):
+        """Add a block of errors (n_updates, n_outputs) and update norms."""
+        self._abs_sup += float(np.abs(e_sup).sum())
+        self._abs_td += float(np.abs(e_td).sum())
+        self._dot += float(np.vdot(e_sup, e_td))
+        self._sq_sup += float(np.vdot(e_sup, e_sup))
+        self._sq_td += float(np.vdot(e_td, e_td))
+        self._n_values += e_sup.size
+        self._change += float(np.sum(change_norms))
+        self._n_updates += np.size(change_norms)
+
+    def end_epoch(self):
+        """Close the current epoch; a no-op when nothing was recorded."""
+        if self._n_updates == 0:
+            return
+        e_sup = self._abs_sup / self._n_values
+        e_td = self._abs_td / self._n_values
+        norm = np.sqrt(self._sq_sup * self._sq_td)
+        row = {
+            "e_sup": e_sup,
+            "e_td": e_td,
+            "td_ratio": e_td / e_sup if e_sup > 0 else np.nan,
+            "cosine": self._dot / norm if norm > 0 else np.nan,
+            "weight_change": self._change / self._n_updates,
+            "loss": 0.5 * self._sq_sup / self._n_updates,
+            "n_updates": self._n_updates,
+        }
+        for name in self.fields:
+            self.epochs[name].append(row[name])
+        self._clear()
+
+    def describe_last(self):
+        """The last epoch as a progress-line fragment."""
+        return (f"e_sup = {self.epochs['e_sup'][-1]:.5f}, "
+                f"e_td = {self.epochs['e_td'][-1]:.5f}, "
+                f"cosine = {self.epochs['cosine'][-1]:+.3f}")
+
+    def as_dict(self):
+        """The per-epoch diagnostics as a dict of 1-D arrays."""
+        return {name: np.asarray(values) for name, values in self.epochs.items()}
+
+
+class ITDSReadout:
+    """A linear readout ``W`` and its echo ``Wbar``, trained online by iTDS.
+
+    ``W`` and ``Wbar`` are stored side by side in one Fortran-ordered array
+    ``coef_pair = [W | Wbar]`` so that one product ``r @ coef_pair`` gives
+    ``[z, d]`` and one in-place rank-1 BLAS update (``ger``) changes both::
+
+        [delta, (z - d) / td_timescale] = [y, 0] + [z, d] @ mix
+        coef_pair += outer(gain(r), [delta, (z - d) / td_timescale])
+
+    where ``mix`` is the ``2K x 2K`` matrix of :func:`rule_matrix`: the rule's
+    equations written once as a linear map.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Length of ``r``, including the trailing constant 1.
+    n_outputs : int
+        Number of outputs.
+    rule : {"lms", "rls"}
+        Normalized LMS (delta rule) or recursive least squares (FORCE).
+    learning_rate : float
+        LMS step size (dimensionless: the fraction of the error removed).
+    rls_alpha : float
+        RLS prior: ``P0 = I / rls_alpha``, i.e. a ridge penalty ``rls_alpha``.
+    td_gain, td_timescale : float
+        The iTDS gain and the echo's slowness (in weight updates).
+    feedback_split : bool
+        Sign-split readout ``W = W_pos - W_neg``.
+    mask : ndarray of bool or None
+        Fixed mask; weights where it is False stay at zero.
+    dtype : numpy dtype
+    """
+
+    def __init__(
+        self,
+        n_inputs,
+        n_outputs,
+        *,
+        rule="lms",
+        learning_rate=0.05,
+        rls_alpha=1.0,
+        td_gain=0.0,
+        td_timescale=5.0,
+        feedback_split=False,
+        mask=None,
+        dtype=np.float64,
+    ):
+        self.rule = rule
+        self.learning_rate = learning_rate
+        self.td_gain = td_gain
+        self.feedback_split = feedback_split
+        self.mask = mask
+        self.n_outputs = n_outputs
+        self.mix = rule_matrix(n_outputs, td_gain, td_timescale).astype(dtype)
+        self.coef_pair = np.zeros((n_inputs, 2 * n_outputs), dtype=dtype, order="F")
+        if feedback_split:
+            self.W_pos = np.zeros((n_inputs, n_outputs), dtype=dtype, order="F")
+            self.W_neg = np.zeros((n_inputs, n_outputs), dtype=dtype, order="F")
+        if rule == "rls":
+            # Only the lower triangle of P is stored and updated (BLAS symv/syr),
+            # so P is symmetric by construction.
+            self.P = np.asfortranarray(np.eye(n_inputs, dtype=dtype) / rls_alpha)
+        self.history = TDHistory()
+        self._buffer = []
+
+    @property
+    def W(self):
+        """The readout weights (n_inputs, n_outputs); bias in the last row."""
+        return self.coef_pair[:, :self.n_outputs]
+
+    @property
+    def W_echo(self):
+        """The echo readout weights, same shape as :attr:`W`."""
+        return self.coef_pair[:, self.n_outputs:]
+
+    # -- outputs ---------------------------------------------------------------
+    def predict(self, R):
+        """Readout output ``R @ W``."""
+        return R @ self.W
+
+    def echo(self, R):
+        """Echo output ``R @ Wbar``."""
+        return R @ self.W_echo
+
+    # -- learning ----------------------------------------------------------------
+    def update(self, r, y):
+        """One online iTDS update on sample ``r`` with target ``y``.
+
+        Returns the a-priori output ``z = W r`` (before the update). The errors
+        are buffered for :attr:`history` until :meth:`flush`.
+        """
+        zd, gain_norm = self._update(r, y)
+        self._buffer.append((zd, y, gain_norm))
+        return zd[:self.n_outputs]
+
+    def partial_fit(self, R, Y):
+        """Sequential updates on the rows of ``R``; returns a-priori outputs."""
+        n = R.shape[0]
+        ZD = np.empty((n, self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
+        gain_norms = np.empty(n)
+        update = self._update
+        for i in range(n):
+            ZD[i], gain_norms[i] = update(R[i], Y[i])
+        self._record(ZD, Y, gain_norms)
+        return ZD[:, :self.n_outputs]
+
+    def _update(self, r, y):
+        """The update itself; returns ``([z, d], |gain|)`` before the update."""
+        K = self.n_outputs
+        blas = _blas(self.coef_pair.dtype)
+        zd = r @ self.coef_pair
+        err = zd @ self.mix
+        err[:K] += y  # err = [delta, (z - d) / td_timescale]
+        if self.rule == "rls":
+            Pr = blas.symv(1.0, self.P, r, lower=1)
+            denom = 1.0 + r @ Pr
+            blas.syr(-1.0 / denom, Pr, lower=1, a=self.P, overwrite_a=1)
+            gain = Pr
+            scale = 1.0 / denom
+        else:
+            gain = r
+            scale = self.learning_rate / (r @ r)
+        if self.feedback_split:
+            pos, neg = split_error(err[:K])
+            blas.ger(scale, gain, pos, a=self.W_pos, overwrite_a=1)
+            blas.ger(scale, gain, neg, a=self.W_neg, overwrite_a=1)
+            np.maximum(self.W_pos, 0.0, out=self.W_pos)
+            np.maximum(self.W_neg, 0.0, out=self.W_neg)
+            if self.mask is not None:
+                self.W_pos *= self.mask
+                self.W_neg *= self.mask
+            np.subtract(self.W_pos, self.W_neg, out=self.coef_pair[:, :K])
+            blas.ger(scale, gain, err[K:], a=self.coef_pair[:, K:], overwrite_a=1)
+        else:
+            blas.ger(scale, gain, err, a=self.coef_pair, overwrite_a=1)
+            if self.mask is not None:
+                self.coef_pair[:, :K] *= self.mask
+        return zd, scale * np.sqrt(gain @ gain)
+
+    def _record(self, ZD, Y, gain_norms):
+        K = self.n_outputs
+        delta, e_sup, e_td = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain)
+        change = gain_norms * np.linalg.norm(delta, axis=1)
+        self.history.record(e_sup, e_td, change)
+
+    def flush(self):
+        """Move the errors buffered by :meth:`update` into :attr:`history`."""
+        if self._buffer:
+            ZD, Y, gain_norms = (np.asarray(a) for a in zip(*self._buffer))
+            self._record(ZD, Y.reshape(len(ZD), -1), gain_norms)
+            self._buffer = []
+
+    # -- numerical health ----------------------------------------------------------
+    def _learned(self):
+        names = ["coef_pair"] + (["W_pos", "W_neg"] if self.feedback_split else [])
+        return names + (["P"] if self.rule == "rls" else [])
+
+    def is_finite(self):
+        """True when every learned array is finite."""
+        return all(np.isfinite(getattr(self, name)).all() for name in self._learned())
+
+    def snapshot(self):
+        """A copy of the learned arrays, for :meth:`restore`."""
+        return {name: getattr(self, name).copy(order="K") for name in self._learned()}
+
+    def restore(self, snapshot):
+        """Go back to a :meth:`snapshot`, discarding buffered diagnostics."""
+        for name, value in snapshot.items():
+            getattr(self, name)[...] = value
+        self._buffer = []
+
+
+def rule_matrix(n_outputs, td_gain, td_timescale):
+    """The iTDS rule as a linear map: ``[delta, echo_err] = [y, 0] + [z, d] @ M``.
+
+    With ``delta = y - z + td_gain (d - z)`` and ``echo_err = (z - d) /
+    td_timescale``::
+
+        M = [[-(1 + td_gain) I,  I / td_timescale],
+             [      td_gain I , -I / td_timescale]]
+
+    With ``td_gain == 0`` the first block column is ``[-I, 0]``, so
+    ``delta = y - z`` exactly.
+    """
+    eye = np.eye(n_outputs)
+    inv_t = 1.0 / td_timescale
+    return np.block([[-(1.0 + td_gain) * eye, inv_t * eye],
+                     [td_gain * eye, -inv_t * eye]])
+
+
+@lru_cache(maxsize=None)
+def _blas(dtype):
+    funcs = get_blas_funcs(("symv", "syr", "ger"), dtype=dtype)
+    return SimpleNamespace(symv=funcs[0], syr=funcs[1], ger=funcs[2])
+
+
+class SoftmaxEcho:
+    """The echo readout of a softmax output layer trained by cross-entropy.
+
+    The fast output layer produces probabilities ``p = softmax(H W + b)``; the
+    echo produces ``p_echo = softmax(H Wbar + bbar)``. :meth:`gradients` returns
+    the gradient on the fast logits, ``-delta = (p - y) + td_gain (p - p_echo)``
+    (cross-entropy against the soft target ``(y + td_gain p_echo)/(1+td_gain)``,
+    scaled by ``1 + td_gain``), and the cross-entropy gradient that teaches the
+    echo to reproduce ``p``. The caller applies the echo gradient with the same
+    optimizer as the network, ``td_timescale`` times slower.
+    """
+
+    def __init__(self, coef, intercept, td_gain):
+        self.coef = coef.copy()
+        self.intercept = intercept.copy()
+        self.td_gain = td_gain
+
+    def probabilities(self, H):
+        """Echo class probabilities ``softmax(H Wbar + bbar)``."""
+        return softmax(H @ self.coef + self.intercept)
+
+    def gradients(self, H, Y, P):
+        """Return ``(grad_logits, (grad_coef, grad_intercept), e_sup, e_td)``.
+
+        Gradients are averaged over the batch (rows of ``H``).
+        """
+        P_echo = self.probabilities(H)
+        delta, e_sup, e_td = stabilized_error(Y, P, P_echo, self.td_gain)
+        n = H.shape[0]
+        grad_logits = delta / -n
+        echo_err = (P_echo - P) / n  # gradient of CE(p_echo; soft target p)
+        return grad_logits, (H.T @ echo_err, echo_err.sum(axis=0)), e_sup, e_td
+
+
+def softmax(Z):
+    """Row-wise softmax, stable for large logits."""
+    Z = Z - Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z

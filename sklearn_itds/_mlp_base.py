@@ -1,0 +1,117 @@
+"""Feedforward network maths: activations, forward and backward passes.
+
+Layout follows :class:`sklearn.neural_network.MLPClassifier`: ``coefs[i]`` has
+shape ``(fan_in, fan_out)`` and ``intercepts[i]`` shape ``(fan_out,)``, so the
+functions here also apply to a fitted ``MLPClassifier`` (its ``coefs_``,
+``intercepts_``, ``activation`` and ``out_activation_``).
+"""
+
+import numpy as np
+from scipy.special import expit, softmax
+
+__all__ = ["ACTIVATIONS", "backward", "forward", "glorot_init", "input_gradient",
+           "log_loss"]
+
+
+def _relu(Z):
+    return np.maximum(Z, 0, out=Z)
+
+
+ACTIVATIONS = {
+    "identity": lambda Z: Z,
+    "logistic": lambda Z: expit(Z, out=Z),
+    "tanh": lambda Z: np.tanh(Z, out=Z),
+    "relu": _relu,
+}
+
+
+def _derivative(activation, A, delta):
+    """Multiply ``delta`` in place by the activation's derivative at output ``A``."""
+    if activation == "logistic":
+        delta *= A * (1 - A)
+    elif activation == "tanh":
+        delta *= 1 - A**2
+    elif activation == "relu":
+        delta[A == 0] = 0
+
+
+def glorot_init(layer_sizes, activation, random_state):
+    """Glorot-uniform weights and biases, drawn in MLPClassifier's order."""
+    coefs, intercepts = [], []
+    factor = 2.0 if activation == "logistic" else 6.0
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
+        intercepts.append(random_state.uniform(-bound, bound, fan_out))
+    return coefs, intercepts
+
+
+def forward(X, coefs, intercepts, activation):
+    """Layer activations ``[X, h_1, ..., h_L, logits]`` (logits not squashed)."""
+    acts = [X]
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        Z = acts[-1] @ W
+        Z += b
+        if i < len(coefs) - 1:
+            Z = ACTIVATIONS[activation](Z)
+        acts.append(Z)
+    return acts
+
+
+def output_probabilities(logits, out_activation="softmax"):
+    """Class probabilities from output pre-activations (copies)."""
+    if out_activation == "logistic":
+        p = expit(logits)
+        return np.hstack([1 - p, p]) if p.shape[1] == 1 else p
+    return softmax(logits, axis=1)
+
+
+def backward(acts, coefs, grad_logits, activation, alpha, n_samples):
+    """Gradients of the batch loss given the gradient on the logits.
+
+    ``grad_logits`` is already divided by ``n_samples``; the L2 term adds
+    ``alpha * W / n_samples`` to each weight gradient, as in MLPClassifier.
+    Returns ``(coef_grads, intercept_grads, grad_input)``.
+    """
+    n_layers = len(coefs)
+    coef_grads, intercept_grads = [None] * n_layers, [None] * n_layers
+    delta = grad_logits
+    for i in range(n_layers - 1, -1, -1):
+        coef_grads[i] = acts[i].T @ delta + (alpha / n_samples) * coefs[i]
+        intercept_grads[i] = delta.sum(axis=0)
+        delta = delta @ coefs[i].T
+        if i > 0:
+            _derivative(activation, acts[i], delta)
+    return coef_grads, intercept_grads, delta
+
+
+def log_loss(Y, P):
+    """Mean cross-entropy of one-hot ``Y`` under probabilities ``P``."""
+    eps = np.finfo(P.dtype).eps
+    return -np.sum(Y * np.log(np.clip(P, eps, 1 - eps))) / P.shape[0]
+
+
+def input_gradient(X, Y, coefs, intercepts, activation, out_activation="softmax"):
+    """Per-sample gradient of the cross-entropy loss with respect to ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+        Encoded targets: one-hot for a softmax output, 0/1 for a logistic one.
+    coefs, intercepts : lists of ndarray
+    activation : {"identity", "logistic", "tanh", "relu"}
+    out_activation : {"softmax", "logistic"}
+
+    Returns
+    -------
+    grad : ndarray of shape (n_samples, n_features)
+        ``d loss_i / d x_i`` for each sample's own loss.
+    """
+    acts = forward(np.asarray(X, dtype=float), coefs, intercepts, activation)
+    logits = acts[-1]
+    P = expit(logits) if out_activation == "logistic" else softmax(logits, axis=1)
+    # For softmax + cross-entropy and for logistic + binary cross-entropy alike,
+    # the gradient on the output pre-activation is P - Y.
+    _, _, grad = backward(acts, coefs, P - Y, activation, 0.0, 1)
+    return grad

@@ -1,0 +1,149 @@
+"""Echo-state reservoirs: random weights and state computation.
+
+A leaky tanh reservoir with ``N`` units, row-vector convention::
+
+    x(t+1) = (1 - leak_rate) x(t)
+             + leak_rate tanh(u(t) W_in + x(t) W + bias + y(t) W_fb)
+
+``W`` is sparse-random with the requested ``density`` and rescaled to the
+requested spectral radius; ``W_in``, ``bias`` and ``W_fb`` are uniform in
+``[-scaling, scaling]``. Each of these draws uses its own random stream derived
+from ``random_state``, so changing, say, the number of inputs leaves the
+recurrent weights unchanged.
+"""
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import ArpackNoConvergence, eigs
+from sklearn.utils import check_random_state
+
+__all__ = ["Reservoir", "spawn_streams"]
+
+_DENSE_EIG_MAX = 600  # below this size a dense eigen-decomposition is cheap
+
+
+def spawn_streams(random_state, n):
+    """``n`` independent ``RandomState`` streams derived from ``random_state``."""
+    rng = check_random_state(random_state)
+    seeds = rng.randint(np.iinfo(np.int32).max, size=n)
+    return [np.random.RandomState(seed) for seed in seeds]
+
+
+def _spectral_radius(W, rng):
+    n = W.shape[0]
+    if n <= _DENSE_EIG_MAX:
+        return float(np.max(np.abs(np.linalg.eigvals(W))))
+    try:
+        v0 = rng.uniform(-1, 1, size=n)
+        vals = eigs(sparse.csr_matrix(W), k=1, which="LM", v0=v0,
+                    return_eigenvectors=False, tol=1e-6, maxiter=20 * n)
+        return float(np.abs(vals[0]))
+    except ArpackNoConvergence:
+        return float(np.max(np.abs(np.linalg.eigvals(W))))
+
+
+class Reservoir:
+    """Random echo-state reservoir weights and the state update.
+
+    Parameters
+    ----------
+    n_inputs, n_reservoir : int
+    spectral_radius, density, leak_rate, input_scaling, bias_scaling : float
+    n_feedback : int
+        Number of fed-back outputs (0: no output feedback).
+    feedback_scaling : float
+    random_state : int, RandomState or None
+    dtype : numpy dtype
+
+    Attributes
+    ----------
+    W : ndarray (N, N)
+        Recurrent weights (dense; see :meth:`recurrent` for the sparse path).
+    W_in : ndarray (n_inputs, N)
+    bias : ndarray (N,)
+    W_fb : ndarray (n_feedback, N) or None
+    """
+
+    def __init__(self, n_inputs, n_reservoir, *, spectral_radius, density,
+                 leak_rate, input_scaling, bias_scaling, n_feedback=0,
+                 feedback_scaling=1.0, random_state=None, dtype=np.float64):
+        rec_rng, in_rng, bias_rng, fb_rng = spawn_streams(random_state, 4)
+        N = n_reservoir
+        W = sparse.random(N, N, density=density, random_state=rec_rng,
+                          data_rvs=rec_rng.standard_normal).toarray()
+        rho = _spectral_radius(W, rec_rng) if N > 1 or W.any() else 0.0
+        if rho > 0:
+            W *= spectral_radius / rho
+        self.W = W.astype(dtype)
+        self.W_in = in_rng.uniform(-input_scaling, input_scaling,
+                                   size=(n_inputs, N)).astype(dtype)
+        self.bias = bias_rng.uniform(-bias_scaling, bias_scaling, size=N).astype(dtype)
+        self.W_fb = (fb_rng.uniform(-feedback_scaling, feedback_scaling,
+                                    size=(n_feedback, N)).astype(dtype)
+                     if n_feedback else None)
+        self.leak_rate = leak_rate
+        self.density = density
+        self._W_sparse_T = None
+
+    @property
+    def n_reservoir(self):
+        return self.W.shape[0]
+
+    def drive(self, U):
+        """Input drive ``U W_in + bias`` (works for 2-D, 3-D or sparse ``U``)."""
+        if sparse.issparse(U):
+            return np.asarray(U @ self.W_in) + self.bias
+        return U @ self.W_in + self.bias
+
+    def recurrent(self, X):
+        """``X W`` for one state (1-D) or a batch of states (2-D).
+
+        A single state uses a CSR copy of ``W`` when it is sparse enough to be
+        faster than a dense product; batches use the dense BLAS product.
+        """
+        if X.ndim == 1 and self.density <= 0.2:
+            if self._W_sparse_T is None:
+                self._W_sparse_T = sparse.csr_matrix(self.W.T)
+            return self._W_sparse_T @ X
+        return X @ self.W
+
+    def step(self, x, drive):
+        """One leaky update from state(s) ``x`` given the total drive."""
+        a = self.leak_rate
+        pre = drive + self.recurrent(x)
+        if a == 1.0:
+            return np.tanh(pre)
+        return (1.0 - a) * x + a * np.tanh(pre)
+
+    def run_trials(self, U, n_steps, learn_steps):
+        """States of a batch of trials started from the zero state.
+
+        Parameters
+        ----------
+        U : ndarray (B, F) static inputs, or (B, T, F) sequences
+        n_steps : int
+            Trial length for static inputs (ignored for sequences).
+        learn_steps : int
+            How many of the final steps to return.
+
+        Returns
+        -------
+        states : ndarray (B, learn_steps, N)
+        """
+        seq = U.ndim == 3
+        T = U.shape[1] if seq else n_steps
+        B, N = U.shape[0], self.n_reservoir
+        drive = None if seq else self.drive(U)
+        x = np.zeros((B, N), dtype=self.W.dtype)
+        out = np.empty((B, learn_steps, N), dtype=self.W.dtype)
+        first = T - learn_steps
+        for t in range(T):
+            x = self.step(x, self.drive(U[:, t]) if seq else drive)
+            if t >= first:
+                out[:, t - first] = x
+        return out
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_W_sparse_T"] = None  # a cache: rebuilt on demand
+        return state

@@ -1,0 +1,314 @@
+"""ITDSReservoirClassifier: a reservoir whose readout learns online by iTDS."""
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import gen_batches
+from sklearn.utils.validation import check_is_fitted
+
+from ._reservoir_base import ReservoirMixin, with_bias
+from ._validation import (
+    INT,
+    check_bool,
+    check_classes,
+    partial_fit_classes,
+    unchanged_on_error,
+    validate_trials,
+    warn_divergence,
+)
+
+__all__ = ["ITDSReservoirClassifier"]
+
+_CHUNK = 256  # trials whose states are computed together; bounds memory
+
+
+class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
+    """Echo-state reservoir classifier with an iTDS-trained readout.
+
+    Each sample is presented as a *trial*: the reservoir starts from the zero
+    state and is driven for ``n_steps`` steps by the sample (a row of a 2-D
+    ``X`` is held constant; a 3-D ``X`` of shape ``(n_samples, n_steps,
+    n_features)`` gives one input per step). During every trial the linear
+    readout on ``[state, 1]`` learns online towards the one-hot label at each
+    of the last ``n_learn_steps`` steps, with the iTDS stabilized error (see
+    :mod:`sklearn_itds._itds`). Prediction reads the readout at the end of the
+    trial.
+
+    Trial states are computed for chunks of samples at once (they do not depend
+    on the readout), and the readout updates are then applied one sample-step
+    at a time, in order: this is exact per-step online learning.
+
+    Parameters
+    ----------
+    n_reservoir : int, default=400
+        Number of reservoir units (>= 1).
+    n_steps : int, default=8
+        Steps per trial for 2-D input (a 3-D input sets its own length).
+    n_learn_steps : int or None, default=None
+        Learn at the last ``n_learn_steps`` steps of each trial; None: every step.
+    spectral_radius : float, default=0.9
+        Spectral radius of the recurrent weights (>= 0).
+    density : float, default=0.1
+        Fraction of non-zero recurrent weights, in (0, 1].
+    leak_rate : float, default=0.5
+        Leak rate in (0, 1]; 1 is a non-leaky reservoir.
+    input_scaling : float, default=0.5
+        Input weights are uniform in ``[-input_scaling, input_scaling]``.
+    bias_scaling : float, default=0.2
+        Unit biases are uniform in ``[-bias_scaling, bias_scaling]``.
+    learning_rule : {"lms", "rls"}, default="lms"
+        Normalized LMS (delta rule) or recursive least squares.
+    learning_rate : float, default=0.05
+        Normalized LMS step size (> 0).
+    rls_alpha : float, default=1.0
+        RLS prior ``P0 = I / rls_alpha`` (> 0).
+    td_gain : float, default=3.0
+        Weight of the top-down error (>= 0); 0 is plain supervised learning.
+    td_timescale : float, default=5.0
+        How many times slower the echo readout learns than the readout (> 0).
+    feedback_split : bool, default=False
+        Sign-split readout ``W = W_pos - W_neg`` (paper property P5).
+    readout_sparsity : float, default=0.0
+        Fraction of readout weights held at zero by a fixed random mask, in [0, 1).
+    max_iter : int, default=15
+        Passes (epochs) over the training data in ``fit``.
+    shuffle : bool, default=True
+        Shuffle the sample order in each epoch of ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds independent streams for the reservoir, the mask and the order.
+    verbose : int, default=0
+        Print one progress line per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of input features (per time step).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` has string column names.
+    reservoir_ : Reservoir
+        The reservoir weights (``W``, ``W_in``, ``bias``).
+    readout_ : ITDSReadout
+        The readout; ``readout_.W`` (n_reservoir + 1, n_classes) holds the
+        weights with the bias in the last row, ``readout_.W_echo`` the echo.
+    temperature_ : float
+        Softmax temperature of :meth:`predict_proba`.
+    td_history_ : dict of ndarray
+        Per-epoch iTDS diagnostics: ``e_sup``, ``e_td``, ``td_ratio``,
+        ``cosine``, ``weight_change``, ``loss`` and ``n_updates``.
+    loss_curve_ : list of float
+        Per-epoch mean squared supervised error (``td_history_["loss"]``).
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    ITDSReservoirRegressor : The same reservoir for time series.
+    ITDSMLPClassifier : A feedforward network with an iTDS output layer.
+
+    Notes
+    -----
+    :meth:`predict_proba` is ``softmax(z / temperature_)`` where ``z`` is the
+    readout at the end of the trial. ``temperature_`` minimizes the log loss of
+    the *a-priori* (before each update) end-of-trial outputs seen in the last
+    epoch of training, so it is calibrated on predictions the readout made
+    before learning from each sample.
+
+    References
+    ----------
+    .. [1] Pilzak, Pennington & Thivierge, "Intrinsic stabilization of synaptic
+       plasticity improves learning and robustness in artificial neural
+       networks", Nat Commun 17, 4164 (2026).
+    .. [2] Jaeger, "The echo state approach to analysing and training recurrent
+       neural networks", GMD Report 148 (2001).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_itds import ITDSReservoirClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(),
+    ...                     ITDSReservoirClassifier(n_reservoir=100, random_state=0))
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    """
+
+    def __init__(self, n_reservoir=400, *, n_steps=8, n_learn_steps=None,
+                 spectral_radius=0.9, density=0.1, leak_rate=0.5,
+                 input_scaling=0.5, bias_scaling=0.2, learning_rule="lms",
+                 learning_rate=0.05, rls_alpha=1.0, td_gain=3.0, td_timescale=5.0,
+                 feedback_split=False, readout_sparsity=0.0, max_iter=15,
+                 shuffle=True, random_state=None, verbose=0):
+        self.n_reservoir = n_reservoir
+        self.n_steps = n_steps
+        self.n_learn_steps = n_learn_steps
+        self.spectral_radius = spectral_radius
+        self.density = density
+        self.leak_rate = leak_rate
+        self.input_scaling = input_scaling
+        self.bias_scaling = bias_scaling
+        self.learning_rule = learning_rule
+        self.learning_rate = learning_rate
+        self.rls_alpha = rls_alpha
+        self.td_gain = td_gain
+        self.td_timescale = td_timescale
+        self.feedback_split = feedback_split
+        self.readout_sparsity = readout_sparsity
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- validation --------------------------------------------------------------
+    def _check_params(self):
+        extra = {"n_steps": (INT, 1, None, "left")}
+        if self.n_learn_steps is not None:
+            extra["n_learn_steps"] = (INT, 1, None, "left")
+        self._check_reservoir_params(extra)
+        check_bool(self.shuffle, "shuffle")
+
+    def _trial_steps(self, X):
+        """(trial length, number of learning steps) for input ``X``."""
+        T = X.shape[1] if X.ndim == 3 else self.n_steps
+        L = T if self.n_learn_steps is None else self.n_learn_steps
+        if L > T:
+            raise ValueError(
+                f"n_learn_steps={L} exceeds the trial length {T}; use "
+                f"n_learn_steps <= {T} or None.")
+        return T, L
+
+    # -- fitting -------------------------------------------------------------------
+    def fit(self, X, y):
+        """Fit the readout online over ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or \
+array-like of shape (n_samples, n_steps, n_features)
+            Static samples (each held for ``n_steps``) or one sequence each.
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings).
+
+        Returns
+        -------
+        self : ITDSReservoirClassifier
+        """
+        with unchanged_on_error(self):
+            self._check_params()
+            X, y = validate_trials(self, X, y, reset=True)
+            classes, y_index = check_classes(self, y, None)
+            steps = self._trial_steps(X)
+        self.classes_ = classes
+        order_rng = self._build(self.n_features_in_, classes.size)
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            order = order_rng.permutation(len(y)) if self.shuffle else None
+            if not self._epoch(X, y_index, order, steps):
+                break
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One online pass over ``(X, y)`` in the given order.
+
+        Parameters
+        ----------
+        X : array-like, as in :meth:`fit`
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All labels; required on the first call, optional afterwards.
+
+        Returns
+        -------
+        self : ITDSReservoirClassifier
+        """
+        first = not hasattr(self, "classes_")
+        with unchanged_on_error(self):
+            classes = partial_fit_classes(self, classes)
+            self._check_params()
+            X, y = validate_trials(self, X, y, reset=first)
+            classes, y_index = check_classes(self, y, classes)
+            steps = self._trial_steps(X)
+        if first:
+            self.classes_ = classes
+            self._build(self.n_features_in_, classes.size)
+            self.n_iter_ = 0
+        self._epoch(X, y_index, None, steps)
+        return self
+
+    def _epoch(self, X, y_index, order, steps):
+        """One pass; returns False when training diverged and was stopped."""
+        T, L = steps
+        readout = self.readout_
+        targets = np.eye(self.classes_.size, dtype=readout.W.dtype)[y_index]
+        order = np.arange(len(y_index)) if order is None else order
+        snapshot = readout.snapshot()
+        z_end = np.empty((len(order), self.classes_.size))
+        for batch in gen_batches(len(order), _CHUNK):
+            idx = order[batch]
+            S = self.reservoir_.run_trials(X[idx], T, L)
+            R = with_bias(S.reshape(-1, S.shape[-1]))
+            Z = readout.partial_fit(R, np.repeat(targets[idx], L, axis=0))
+            z_end[batch] = Z[L - 1::L]
+            if not readout.is_finite():
+                readout.restore(snapshot)
+                warn_divergence(self, self.n_iter_, "Lower learning_rate or "
+                                "td_gain, or scale the inputs (e.g. StandardScaler).")
+                return False
+        self._end_epoch(self.n_iter_ + 1)
+        self.n_iter_ += 1
+        self.temperature_ = _fit_temperature(z_end, y_index[order])
+        return True
+
+    # -- prediction ------------------------------------------------------------------
+    def _end_outputs(self, X):
+        check_is_fitted(self)
+        X = validate_trials(self, X, reset=False)
+        T, _ = self._trial_steps(X)
+        Z = np.empty((X.shape[0], self.classes_.size))
+        for batch in gen_batches(X.shape[0], _CHUNK):
+            S = self.reservoir_.run_trials(X[batch], T, 1)[:, 0]
+            Z[batch] = self.readout_.predict(with_bias(S))
+        return Z
+
+    def decision_function(self, X):
+        """Readout at the end of each trial.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) for
+            two classes (the second class's output minus the first's).
+        """
+        Z = self._end_outputs(X)
+        return Z[:, 1] - Z[:, 0] if self.classes_.size == 2 else Z
+
+    def predict_proba(self, X):
+        """Class probabilities ``softmax(z / temperature_)``."""
+        return softmax(self._end_outputs(X) / self.temperature_, axis=1)
+
+    def predict(self, X):
+        """Predicted class labels."""
+        Z = self._end_outputs(X)
+        return self.classes_[np.argmax(Z, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _fit_temperature(Z, y_index):
+    """The temperature T minimizing the log loss of ``softmax(Z / T)``."""
+    rows = np.arange(len(y_index))
+
+    def log_loss(log_t):
+        return -log_softmax(Z / np.exp(log_t), axis=1)[rows, y_index].mean()
+
+    if not np.isfinite(Z).all():
+        return 1.0
+    return float(np.exp(minimize_scalar(log_loss, bounds=(-7, 7),
+                                        method="bounded").x))
