@@ -49,7 +49,7 @@ def main():
                          grid, args.seeds, (0.0, 0.3, 0.4))
     elif args.which == "reservoir":
         grid = [{"td_gain": 0.0}] + [{"td_gain": g, "td_timescale": t}
-                                     for g in (1.0, 3.0) for t in (5.0, 20.0)]
+                                     for g in (1.0, 2.0, 3.0) for t in (5.0, 20.0)]
         sweep_classifier(lambda s, **p: ITDSReservoirClassifier(random_state=s, **p),
                          grid, args.seeds, (0.0, 0.3, 0.4))
     else:

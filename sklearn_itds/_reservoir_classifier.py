@@ -63,10 +63,12 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         Normalized LMS step size (> 0).
     rls_alpha : float, default=1.0
         RLS prior ``P0 = I / rls_alpha`` (> 0).
-    td_gain : float, default=3.0
+    td_gain : float, default=2.0
         Weight of the top-down error (>= 0); 0 is plain supervised learning.
     td_timescale : float, default=5.0
         How many times slower the echo readout learns than the readout (> 0).
+        The defaults were chosen with ``benchmarks/select_defaults.py
+        reservoir`` on load_digits with 0, 30 and 40 % wrong training labels.
     feedback_split : bool, default=False
         Sign-split readout ``W = W_pos - W_neg`` (paper property P5).
     readout_sparsity : float, default=0.0
@@ -140,7 +142,7 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
     def __init__(self, n_reservoir=400, *, n_steps=8, n_learn_steps=None,
                  spectral_radius=0.9, density=0.1, leak_rate=0.5,
                  input_scaling=0.5, bias_scaling=0.2, learning_rule="lms",
-                 learning_rate=0.05, rls_alpha=1.0, td_gain=3.0, td_timescale=5.0,
+                 learning_rate=0.05, rls_alpha=1.0, td_gain=2.0, td_timescale=5.0,
                  feedback_split=False, readout_sparsity=0.0, max_iter=15,
                  shuffle=True, random_state=None, verbose=0):
         self.n_reservoir = n_reservoir
