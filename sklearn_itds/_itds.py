@@ -122,6 +122,19 @@ class TDHistory:
         self._change += float(np.sum(change_norms))
         self._n_updates += np.size(change_norms)
 
+    def is_finite(self):
+        """True when the errors recorded in the open epoch are all finite.
+
+        A-priori errors so large that their squares overflow mean the weights
+        blew up even if they are still (barely) finite.
+        """
+        return bool(np.isfinite([self._abs_sup, self._abs_td, self._sq_sup,
+                                 self._sq_td, self._change]).all())
+
+    def discard_epoch(self):
+        """Forget what was recorded since the last :meth:`end_epoch`."""
+        self._clear()
+
     def end_epoch(self):
         """Close the current epoch; a no-op when nothing was recorded."""
         if self._n_updates == 0:
@@ -312,18 +325,20 @@ class ITDSReadout:
         return names + (["P"] if self.rule == "rls" else [])
 
     def is_finite(self):
-        """True when every learned array is finite."""
-        return all(np.isfinite(getattr(self, name)).all() for name in self._learned())
+        """True when every learned array and the open epoch's errors are finite."""
+        return self.history.is_finite() and all(
+            np.isfinite(getattr(self, name)).all() for name in self._learned())
 
     def snapshot(self):
         """A copy of the learned arrays, for :meth:`restore`."""
         return {name: getattr(self, name).copy(order="K") for name in self._learned()}
 
     def restore(self, snapshot):
-        """Go back to a :meth:`snapshot`, discarding buffered diagnostics."""
+        """Go back to a :meth:`snapshot`, discarding the open epoch's diagnostics."""
         for name, value in snapshot.items():
             getattr(self, name)[...] = value
         self._buffer = []
+        self.history.discard_epoch()
 
 
 def rule_matrix(n_outputs, td_gain, td_timescale):

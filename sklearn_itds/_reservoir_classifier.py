@@ -207,6 +207,7 @@ array-like of shape (n_samples, n_steps, n_features)
         self.classes_ = classes
         order_rng = self._build(self.n_features_in_, classes.size)
         self.n_iter_ = 0
+        self.temperature_ = 1.0  # kept if the first epoch diverges
         for _ in range(self.max_iter):
             order = order_rng.permutation(len(y)) if self.shuffle else None
             if not self._epoch(X, y_index, order, steps):
@@ -238,6 +239,7 @@ array-like of shape (n_samples, n_steps, n_features)
             self.classes_ = classes
             self._build(self.n_features_in_, classes.size)
             self.n_iter_ = 0
+            self.temperature_ = 1.0
         self._epoch(X, y_index, None, steps)
         return self
 
@@ -274,6 +276,9 @@ array-like of shape (n_samples, n_steps, n_features)
         for batch in gen_batches(X.shape[0], _CHUNK):
             S = self.reservoir_.run_trials(X[batch], T, 1)[:, 0]
             Z[batch] = self.readout_.predict(with_bias(S))
+        if not np.isfinite(Z).all():
+            raise ValueError("The readout outputs are not finite: the weights are "
+                             "too large. Refit with a lower learning_rate or td_gain.")
         return Z
 
     def decision_function(self, X):

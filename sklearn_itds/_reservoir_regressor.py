@@ -286,6 +286,9 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         """One pass over the series; False when training diverged."""
         snapshot = self.readout_.snapshot()
         saved = (getattr(self, "state_", None), getattr(self, "last_output_", None))
+        if saved[0] is None:  # first pass: diverging keeps the zero start state
+            saved = (np.zeros(self.n_reservoir, dtype=self.readout_.W.dtype),
+                     np.zeros(self.n_outputs_))
         for X, Y in pairs:
             if restart:
                 self.state_ = np.zeros(self.n_reservoir, dtype=self.readout_.W.dtype)

@@ -78,8 +78,8 @@ def warn_divergence(estimator, epoch, hint):
     """Warn that training diverged and the last finite weights were kept."""
     warnings.warn(
         f"{type(estimator).__name__} diverged in epoch {epoch + 1}: the weights "
-        f"became non-finite. Training stopped and the weights from the start of "
-        f"that epoch were kept. {hint}",
+        f"or the training errors became non-finite. Training stopped and the "
+        f"weights from the start of that epoch were kept. {hint}",
         ConvergenceWarning,
         stacklevel=3,
     )
