@@ -1,5 +1,6 @@
 """ITDSMLPClassifier: a feedforward network whose output layer learns by iTDS."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -368,14 +369,14 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         for batch in gen_batches(n, bs):
             idx = batch if order is None else order[batch]
             total += self._step(X[idx], Y[idx]) * (batch.stop - batch.start)
-        self.loss_ = total / n
-        finite = np.isfinite(self.loss_) and all(
+        finite = np.isfinite(total) and all(
             np.isfinite(c).all() for c in self.coefs_ + self.intercepts_)
         if not finite:
             self._restore(saved)
             warn_divergence(self, self.n_iter_, "Lower learning_rate_init or "
                             "td_gain, or scale the inputs (e.g. StandardScaler).")
             return False
+        self.loss_ = total / n
         self.n_iter_ += 1
         self.t_ += n
         self.loss_curve_.append(self.loss_)
@@ -430,13 +431,18 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             self.coefs_[-1] *= self._mask
 
     def _snapshot(self):
+        # The optimizers' moments are learned state too: a diverged epoch
+        # leaves them non-finite, and keeping them would poison later epochs.
         arrays = self.coefs_ + self.intercepts_ + [self._echo.coef, self._echo.intercept]
-        return [a.copy() for a in arrays + (self._split if self.feedback_split else [])]
+        return ([a.copy() for a in arrays + (self._split if self.feedback_split else [])],
+                copy.deepcopy((self._optimizer, self._echo_optimizer)))
 
     def _restore(self, saved):
         arrays = self.coefs_ + self.intercepts_ + [self._echo.coef, self._echo.intercept]
-        for a, s in zip(arrays + (self._split if self.feedback_split else []), saved):
+        for a, s in zip(arrays + (self._split if self.feedback_split else []), saved[0]):
             a[...] = s
+        self._optimizer, self._echo_optimizer = saved[1]
+        self._history.discard_epoch()
 
     @property
     def echo_coef_(self):
@@ -450,6 +456,16 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         return base.forward(X, self.coefs_, self.intercepts_, self.activation)[-1]
 
+    def _checked_logits(self, X):
+        """Logits for prediction; never silently non-finite."""
+        logits = self._logits(self._checked(X))
+        if not np.isfinite(logits).all():
+            raise ValueError(
+                "The network's outputs overflowed (non-finite logits): the weights "
+                "are too large for this input. Scale the inputs (e.g. "
+                "StandardScaler) or refit with a lower learning_rate_init.")
+        return logits
+
     def _checked(self, X):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
@@ -457,7 +473,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the output layer)."""
-        return base.output_probabilities(self._logits(self._checked(X)))
+        return base.output_probabilities(self._checked_logits(X))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
@@ -465,7 +481,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """Predicted class labels."""
-        logits = self._logits(self._checked(X))
+        logits = self._checked_logits(X)
         return self.classes_[np.argmax(logits, axis=1)]
 
     def input_gradient(self, X, y):
