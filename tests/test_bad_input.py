@@ -1,0 +1,345 @@
+"""Bad input: every case raises a clear error, and a rejected call changes nothing.
+
+Each case is run for each estimator it applies to (the ``classes`` / one-class
+cases are classifier-only; a constant target is a valid regression problem).
+Every test asserts the exception *type* (ValueError, TypeError or
+NotFittedError, never a numpy or linear-algebra internal error) and that the
+message names the problem. The cases are listed in ``docs/reliability.rst``.
+"""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+
+from sklearn_itds import ITDSMLPClassifier, ITDSReservoirClassifier, ITDSReservoirRegressor
+
+FACTORIES = {
+    "mlp": lambda **kw: ITDSMLPClassifier(**{"hidden_layer_sizes": (6,), "max_iter": 3,
+                                             "random_state": 0, **kw}),
+    "res_clf": lambda **kw: ITDSReservoirClassifier(**{"n_reservoir": 12, "max_iter": 2,
+                                                       "random_state": 0, **kw}),
+    "res_reg": lambda **kw: ITDSReservoirRegressor(**{"n_reservoir": 12,
+                                                      "random_state": 0, **kw}),
+}
+ALL = tuple(FACTORIES)
+CLASSIFIERS = ("mlp", "res_clf")
+RESERVOIRS = ("res_clf", "res_reg")
+ALLOWED = (ValueError, TypeError, NotFittedError)
+
+
+def _data(name, n=30):
+    rng = np.random.RandomState(0)
+    X = rng.randn(n, 3)
+    if name == "res_reg":
+        y = np.sin(np.arange(n) / 3.0) + 0.1 * X[:, 0]
+    else:
+        y = np.arange(n) % 3
+    return X, y
+
+
+def _fit(name, **params):
+    X, y = _data(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at tiny max_iter
+        return FACTORIES[name](**params).fit(X, y)
+
+
+def _partial_fit(est, X, y, classes=None):
+    if isinstance(est, ITDSReservoirRegressor):
+        return est.partial_fit(X, y)
+    return est.partial_fit(X, y, classes=classes)
+
+
+def _with(X, i, j, value):
+    X = np.array(X, dtype=float)
+    X[i, j] = value
+    return X
+
+
+def _with_y(y, i, value):
+    y = np.array(y, dtype=float)
+    y[i] = value
+    return y
+
+
+# -- cases: (id, estimators, needs_fitted, call(est, X, y), exception, match) ------
+# ``call`` receives a fresh unfitted estimator (needs_fitted=False) or a fitted one.
+CASES = [
+    ("nan_in_X", ALL, False, lambda e, X, y: e.fit(_with(X, 3, 1, np.nan), y),
+     ValueError, "Input X contains NaN"),
+    ("inf_in_X", ALL, False, lambda e, X, y: e.fit(_with(X, 3, 1, np.inf), y),
+     ValueError, "Input X contains infinity"),
+    ("neg_inf_in_X", ALL, False, lambda e, X, y: e.fit(_with(X, 0, 0, -np.inf), y),
+     ValueError, "Input X contains infinity"),
+    ("nan_in_y", ALL, False, lambda e, X, y: e.fit(X, _with_y(y, 2, np.nan)),
+     ValueError, "Input y contains NaN"),
+    ("inf_in_y", ALL, False, lambda e, X, y: e.fit(X, _with_y(y, 2, np.inf)),
+     ValueError, "Input y contains infinity"),
+    ("empty_X", ALL, False, lambda e, X, y: e.fit(X[:0], y[:0]),
+     ValueError, r"0 sample\(s\)"),
+    ("X_1d", ALL, False, lambda e, X, y: e.fit(X[:, 0], y),
+     ValueError, "Expected 2D array, got 1D array"),
+    ("X_3d_not_a_sequence_model", ("mlp", "res_reg"), False,
+     lambda e, X, y: e.fit(X[:, :, None], y), ValueError, "dim 3"),
+    ("mismatched_lengths", ALL, False, lambda e, X, y: e.fit(X, y[:-1]),
+     ValueError, "inconsistent numbers of samples"),
+    ("non_numeric_X", ALL, False,
+     lambda e, X, y: e.fit(np.array([["a", "b", "c"]] * len(y)), y),
+     ValueError, "string"),
+    ("predict_before_fit", ALL, False, lambda e, X, y: e.predict(X),
+     NotFittedError, "not fitted yet"),
+    ("wrong_n_features_predict", ALL, True, lambda e, X, y: e.predict(X[:, :2]),
+     ValueError, "X has 2 features, but .* is expecting 3 features"),
+    ("wrong_n_features_partial_fit", ALL, True,
+     lambda e, X, y: _partial_fit(e, np.hstack([X, X]), y),
+     ValueError, "X has 6 features, but .* is expecting 3 features"),
+    ("wrong_n_features_fit_predict", ALL, False,
+     lambda e, X, y: e.fit(X[:, :2], y).predict(X), ValueError, "features"),
+    ("nan_at_predict", ALL, True, lambda e, X, y: e.predict(_with(X, 1, 1, np.nan)),
+     ValueError, "Input X contains NaN"),
+    ("inf_at_predict", ALL, True, lambda e, X, y: e.predict(_with(X, 1, 1, np.inf)),
+     ValueError, "Input X contains infinity"),
+    ("nan_at_partial_fit", ALL, True,
+     lambda e, X, y: _partial_fit(e, _with(X, 1, 1, np.nan), y),
+     ValueError, "Input X contains NaN"),
+    ("partial_fit_without_classes", CLASSIFIERS, False,
+     lambda e, X, y: e.partial_fit(X, y), ValueError,
+     "classes must be passed on the first call to partial_fit"),
+    ("partial_fit_label_not_in_classes", CLASSIFIERS, False,
+     lambda e, X, y: e.partial_fit(X, y, classes=[0, 1]), ValueError,
+     r"labels \[2\] that are not in classes"),
+    ("partial_fit_new_label_later", CLASSIFIERS, True,
+     lambda e, X, y: e.partial_fit(X, np.where(y == 2, 7, y)), ValueError,
+     r"labels \[7\] that are not in classes"),
+    ("partial_fit_changed_classes", CLASSIFIERS, True,
+     lambda e, X, y: e.partial_fit(X, y, classes=[0, 1, 2, 3]), ValueError,
+     "differs from the classes of the first partial_fit call"),
+    ("one_class_only", CLASSIFIERS, False, lambda e, X, y: e.fit(X, np.zeros(len(y))),
+     ValueError, "at least 2 classes"),
+    # Rejected only after X passed validation (which already reset
+    # n_features_in_): the model must be restored.
+    ("one_class_after_new_X", CLASSIFIERS, True,
+     lambda e, X, y: e.fit(X[:, :2], np.zeros(len(y))), ValueError, "at least 2 classes"),
+    ("n_learn_steps_too_long_after_new_X", ("res_clf",), True,
+     lambda e, X, y: e.set_params(n_learn_steps=20).fit(X[:, :2], y), ValueError,
+     "n_learn_steps=20 exceeds the trial length 8"),
+    ("washout_too_long_after_new_X", ("res_reg",), True,
+     lambda e, X, y: e.set_params(washout=len(y)).fit(X[:, :2], y), ValueError,
+     "washout=30 leaves no step"),
+    ("continuous_target_for_classifier", CLASSIFIERS, False,
+     lambda e, X, y: e.fit(X, X[:, 0]), ValueError, "Unknown label type"),
+    ("regressor_wrong_n_outputs_partial_fit", ("res_reg",), True,
+     lambda e, X, y: e.partial_fit(X, np.c_[y, y]), ValueError,
+     "y has 2 outputs, but this model was fitted with 1"),
+    ("regressor_washout_too_long", ("res_reg",), False,
+     lambda e, X, y: e.set_params(washout=len(y)).fit(X, y), ValueError,
+     "washout=30 leaves no step"),
+]
+
+# -- out-of-range parameters: (id, estimators, params, exception, match) ----------
+PARAMS = [
+    ("td_gain_negative", ALL, {"td_gain": -0.1}, ValueError, "td_gain == -0.1, must be >= 0"),
+    ("td_gain_not_a_number", ALL, {"td_gain": "big"}, TypeError, "td_gain must be an instance"),
+    ("td_timescale_zero", ALL, {"td_timescale": 0.0}, ValueError, "td_timescale == 0.0, must be > 0"),
+    ("td_timescale_negative", ALL, {"td_timescale": -3}, ValueError, "td_timescale == -3, must be > 0"),
+    ("readout_sparsity_one", ALL, {"readout_sparsity": 1.0}, ValueError,
+     "readout_sparsity == 1.0, must be < 1"),
+    ("readout_sparsity_negative", ALL, {"readout_sparsity": -0.2}, ValueError,
+     "readout_sparsity == -0.2, must be >= 0"),
+    ("max_iter_zero", ALL, {"max_iter": 0}, ValueError, "max_iter == 0, must be >= 1"),
+    ("n_reservoir_zero", RESERVOIRS, {"n_reservoir": 0}, ValueError, "n_reservoir == 0, must be >= 1"),
+    ("n_reservoir_float", RESERVOIRS, {"n_reservoir": 10.5}, TypeError,
+     "n_reservoir must be an instance of int"),
+    ("spectral_radius_negative", RESERVOIRS, {"spectral_radius": -0.5}, ValueError,
+     "spectral_radius == -0.5, must be >= 0"),
+    ("leak_rate_zero", RESERVOIRS, {"leak_rate": 0.0}, ValueError, "leak_rate == 0.0, must be > 0"),
+    ("leak_rate_above_one", RESERVOIRS, {"leak_rate": 1.5}, ValueError, "leak_rate == 1.5, must be <= 1"),
+    ("learning_rate_zero", RESERVOIRS, {"learning_rate": 0.0}, ValueError,
+     "learning_rate == 0.0, must be > 0"),
+    ("rls_alpha_zero", RESERVOIRS, {"rls_alpha": 0.0}, ValueError, "rls_alpha == 0.0, must be > 0"),
+    ("unknown_learning_rule", RESERVOIRS, {"learning_rule": "sgd"}, ValueError,
+     "learning_rule='sgd' is not valid; use one of 'lms', 'rls'"),
+    ("feedback_split_not_bool", RESERVOIRS, {"feedback_split": "yes"}, TypeError,
+     "feedback_split must be True or False"),
+    ("hidden_layer_sizes_with_zero", ("mlp",), {"hidden_layer_sizes": (5, 0)}, ValueError,
+     r"hidden_layer_sizes must be a tuple of ints >= 1, got \(5, 0\)"),
+    ("hidden_layer_sizes_negative", ("mlp",), {"hidden_layer_sizes": -3}, ValueError,
+     "hidden_layer_sizes must be a tuple of ints >= 1"),
+    ("unknown_solver", ("mlp",), {"solver": "lbfgs"}, ValueError,
+     "solver='lbfgs' is not valid; use one of 'adam', 'sgd'"),
+    ("unknown_activation", ("mlp",), {"activation": "softplus"}, ValueError,
+     "activation='softplus' is not valid"),
+    ("learning_rate_init_zero", ("mlp",), {"learning_rate_init": 0.0}, ValueError,
+     "learning_rate_init == 0.0, must be > 0"),
+]
+
+
+def _expand(cases):
+    return [pytest.param(name, case, id=f"{case[0]}-{name}")
+            for case in cases for name in case[1]]
+
+
+def _learned_state(est):
+    """Pickled bytes of everything except the constructor parameters."""
+    params = est.get_params(deep=False)
+    return pickle.dumps({k: v for k, v in vars(est).items() if k not in params})
+
+
+def _outputs(est, X):
+    out = [est.predict(X)]
+    if hasattr(est, "predict_proba"):
+        out.append(est.predict_proba(X))
+    return out
+
+
+@pytest.mark.parametrize("name, case", _expand(CASES))
+def test_bad_input_raises_clear_error(name, case):
+    _, _, needs_fitted, call, exc, match = case
+    X, y = _data(name)
+    est = _fit(name) if needs_fitted else FACTORIES[name]()
+    with pytest.raises(exc, match=match) as info:
+        call(est, X, y)
+    assert type(info.value).__module__ in ("builtins", "sklearn.exceptions")
+
+
+@pytest.mark.parametrize("name, case", _expand(PARAMS))
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_out_of_range_parameter(name, case, method):
+    _, _, params, exc, match = case
+    X, y = _data(name)
+    est = FACTORIES[name](**params)
+    with pytest.raises(exc, match=match):
+        if method == "fit":
+            est.fit(X, y)
+        else:
+            _partial_fit(est, X, y, classes=np.unique(y))
+    assert not hasattr(est, "n_features_in_")  # nothing was learned
+
+
+def _rejected_on_fitted():
+    """Every case that can be applied to a fitted model, data and parameters."""
+    out = []
+    for case in CASES:
+        if case[0] in ("predict_before_fit", "wrong_n_features_fit_predict",
+                       "partial_fit_without_classes"):
+            continue  # not rejections on a fitted model (first-call-only, or refits)
+        for name in case[1]:
+            out.append(pytest.param(name, case[3], case[0], id=f"{case[0]}-{name}"))
+    for pid, names, params, exc, _ in PARAMS:
+        for name in names:
+            for method in ("fit", "partial_fit"):
+                call = (lambda p, m: lambda e, X, y: (
+                    e.set_params(**p).fit(X, y) if m == "fit"
+                    else _partial_fit(e.set_params(**p), X, y)))(params, method)
+                out.append(pytest.param(name, call, params, id=f"{pid}-{method}-{name}"))
+    return out
+
+
+@pytest.mark.parametrize("name, call, info", _rejected_on_fitted())
+def test_rejected_call_changes_nothing(name, call, info):
+    """A fitted model's learned state and predictions are byte-identical after."""
+    X, y = _data(name)
+    est = _fit(name)
+    params = est.get_params(deep=False)
+    before_state = _learned_state(est)
+    before_out = _outputs(est, X)
+    with pytest.raises(ALLOWED):
+        call(est, X, y)
+    est.set_params(**params)  # undo set_params of the parameter cases
+    assert _learned_state(est) == before_state
+    for a, b in zip(before_out, _outputs(est, X)):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+# -- accepted inputs -------------------------------------------------------------------
+def _scores(est, X):
+    return est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil", "csr_array"])
+@pytest.mark.parametrize("name", ALL)
+def test_sparse_input_equals_dense(name, fmt):
+    X, y = _data(name)
+    X[np.abs(X) < 0.7] = 0.0
+    Xs = sparse.csr_array(X) if fmt == "csr_array" else getattr(sparse, f"{fmt}_matrix")(X)
+    dense, sparse_ = _fit_on(name, X, y), _fit_on(name, Xs, y)
+    # Only the summation order of X @ W_in differs; RLS (P0 = I / 1e-4) amplifies
+    # that 1e-16 rounding to ~1e-12, far below any modelling difference.
+    np.testing.assert_allclose(_scores(sparse_, Xs), _scores(dense, X), rtol=1e-8, atol=1e-10)
+    if name != "res_reg":
+        np.testing.assert_array_equal(sparse_.predict(Xs), dense.predict(X))
+
+
+def _fit_on(name, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return FACTORIES[name]().fit(X, y)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_integer_X_equals_float_X(name):
+    X, y = _data(name)
+    Xi = np.round(X * 10).astype(np.int64)
+    a, b = _fit_on(name, Xi, y), _fit_on(name, Xi.astype(np.float64), y)
+    assert np.array_equal(_scores(a, Xi), _scores(b, Xi.astype(np.float64)))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_float32_X(name):
+    X, y = _data(name)
+    X32 = X.astype(np.float32)
+    a, b = _fit_on(name, X32, y), _fit_on(name, X32.astype(np.float64), y)
+    sa, sb = _scores(a, X32), _scores(b, X32.astype(np.float64))
+    assert np.isfinite(sa).all() and sa.shape == sb.shape
+    # float32 storage of the same values: same model up to float32 rounding.
+    np.testing.assert_allclose(sa, sb, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_dataframe_feature_names_like_sklearn(name):
+    pd = pytest.importorskip("pandas")
+    X, y = _data(name)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    est = _fit_on(name, df, y)
+    ref = LogisticRegression().fit(df, np.arange(len(y)) % 2)  # sklearn's own behaviour
+    np.testing.assert_array_equal(est.feature_names_in_, ref.feature_names_in_)
+    # A DataFrame gives the same model as its values.
+    assert np.array_equal(_scores(est, df), _scores(_fit_on(name, X, y), X))
+    # Fitted with names, predicted without: sklearn warns.
+    for model in (est, ref):
+        with pytest.warns(UserWarning, match="X does not have valid feature names"):
+            model.predict(X)
+    # Wrong or reordered names: sklearn raises.
+    for bad in (df.rename(columns={"a": "z"}), df[["b", "a", "c"]]):
+        for model in (est, ref):
+            with pytest.raises(ValueError, match="feature names should match"):
+                model.predict(bad)
+    # Fitted without names, predicted with names: sklearn warns.
+    plain = _fit_on(name, X, y)
+    assert not hasattr(plain, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names, but"):
+        plain.predict(df)
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_string_labels(name):
+    X, y = _data(name)
+    labels = np.array(["cat", "dog", "emu"])[y]
+    est = _fit_on(name, X, labels)
+    np.testing.assert_array_equal(est.classes_, ["cat", "dog", "emu"])
+    assert set(est.predict(X)) <= set(labels)
+
+
+def test_constant_target_is_valid_regression():
+    """The regressor's counterpart of 'one class only': not an error."""
+    X, _ = _data("res_reg")
+    y = np.full(len(X), 2.5)
+    pred = _fit_on("res_reg", X, y).predict(X)
+    assert np.isfinite(pred).all()
+    # RLS from P0 = I / rls_alpha converges to the constant quickly.
+    assert np.abs(pred[-5:] - 2.5).max() < 0.1
