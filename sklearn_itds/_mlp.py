@@ -369,9 +369,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         for batch in gen_batches(n, bs):
             idx = batch if order is None else order[batch]
             total += self._step(X[idx], Y[idx]) * (batch.stop - batch.start)
-        finite = np.isfinite(total) and all(
-            np.isfinite(c).all() for c in self.coefs_ + self.intercepts_)
-        if not finite:
+        if not (np.isfinite(total) and self._history.is_finite()
+                and all(np.isfinite(a).all() for a in self._state_arrays())):
             self._restore(saved)
             warn_divergence(self, self.n_iter_, "Lower learning_rate_init or "
                             "td_gain, or scale the inputs (e.g. StandardScaler).")
@@ -429,6 +428,14 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             np.subtract(*self._split, out=self.coefs_[-1])
         elif self._mask is not None:
             self.coefs_[-1] *= self._mask
+
+    def _state_arrays(self):
+        """Weights, echo and optimizer moments: all must stay finite."""
+        arrays = self.coefs_ + self.intercepts_ + [self._echo.coef, self._echo.intercept]
+        for opt in (self._optimizer, self._echo_optimizer):
+            for name in ("velocities", "ms", "vs"):
+                arrays = arrays + list(getattr(opt, name, []))
+        return arrays
 
     def _snapshot(self):
         # The optimizers' moments are learned state too: a diverged epoch
