@@ -1,0 +1,280 @@
+"""Divergence: detected in the epoch it happens in, last finite weights kept.
+
+A training run that blows up must stop with a ``ConvergenceWarning`` that names
+the parameter to change, keep the weights from the start of the diverged epoch
+and never return non-finite predictions silently. "Kept the last finite
+weights" is checked against an independent run: the same model trained for
+exactly the epochs that succeeded, which must be identical (learned arrays,
+loss curve, predictions).
+"""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_itds import ITDSMLPClassifier, ITDSReservoirClassifier, ITDSReservoirRegressor
+
+rng = np.random.RandomState(0)
+X = rng.randn(40, 3)
+Y_CLF = np.arange(40) % 3
+Y_REG = np.sin(np.arange(40) / 3.0)
+
+
+def _y(est):
+    return Y_REG if isinstance(est, ITDSReservoirRegressor) else Y_CLF
+
+
+def _learned(est):
+    """The learned arrays of a fitted estimator, as a dict of copies."""
+    if isinstance(est, ITDSMLPClassifier):
+        arrays = est.coefs_ + est.intercepts_ + [est.echo_coef_, est.echo_intercept_]
+        return {str(i): a.copy() for i, a in enumerate(arrays)}
+    out = {name: getattr(est.readout_, name).copy() for name in est.readout_._learned()}
+    if isinstance(est, ITDSReservoirRegressor):
+        out["state_"] = est.state_.copy()
+        out["last_output_"] = np.asarray(est.last_output_).copy()
+    return out
+
+
+def _predictions(est, Xp=X):
+    """Predictions, or None when the estimator refuses with a clear ValueError."""
+    try:
+        out = est.predict_proba(Xp) if hasattr(est, "predict_proba") else est.predict(Xp)
+    except ValueError as exc:
+        assert "finite" in str(exc) or "overflowed" in str(exc)
+        return None
+    assert np.isfinite(out).all(), "non-finite predictions returned silently"
+    return out
+
+
+def _fit_diverging(est, Xf=X):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(Xf, _y(est))
+    return [w for w in caught if "diverged" in str(w.message)]
+
+
+# Configurations that train for some epochs and then blow up (found by
+# scanning learning rates around the normalized-LMS stability limit of 2).
+LATE = [
+    pytest.param(lambda it: ITDSReservoirClassifier(
+        12, learning_rate=2.5, td_gain=0.0, max_iter=it, random_state=0),
+        "learning_rate", id="res_clf-lms"),
+    pytest.param(lambda it: ITDSReservoirClassifier(
+        12, learning_rate=4.0, td_gain=0.0, feedback_split=True, max_iter=it,
+        random_state=0), "learning_rate", id="res_clf-lms-feedback_split"),
+    pytest.param(lambda it: ITDSReservoirRegressor(
+        12, learning_rule="lms", learning_rate=3.0, max_iter=it, random_state=0),
+        "learning_rate", id="res_reg-lms"),
+    pytest.param(lambda it: ITDSReservoirRegressor(
+        12, learning_rule="lms", learning_rate=3.0, feedback_split=True, max_iter=it,
+        random_state=0), "learning_rate", id="res_reg-lms-feedback_split"),
+    pytest.param(lambda it: ITDSMLPClassifier(
+        (8,), solver="sgd", learning_rate_init=1e100, max_iter=it, random_state=0),
+        "learning_rate_init", id="mlp-sgd"),
+    pytest.param(lambda it: ITDSMLPClassifier(
+        (8,), solver="sgd", learning_rate_init=1e100, feedback_split=True, max_iter=it,
+        random_state=0), "learning_rate_init", id="mlp-sgd-feedback_split"),
+    pytest.param(lambda it: ITDSMLPClassifier(
+        (8,), solver="adam", learning_rate_init=1e300, max_iter=it, random_state=0),
+        "learning_rate_init", id="mlp-adam"),
+]
+
+
+@pytest.mark.parametrize("make, param", LATE)
+def test_divergence_stops_in_its_epoch_and_keeps_last_finite_weights(make, param):
+    est = make(30)
+    caught = _fit_diverging(est)
+    assert len(caught) == 1 and caught[0].category is ConvergenceWarning
+    k = est.n_iter_
+    assert k < 30
+    message = str(caught[0].message)
+    assert f"diverged in epoch {k + 1}" in message and param in message
+    learned = _learned(est)
+    assert all(np.isfinite(a).all() for a in learned.values())
+    assert len(est.loss_curve_) == k and np.isfinite(est.loss_curve_).all()
+
+    if k > 0:
+        # Independent run: exactly the k epochs that succeeded.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            twin = make(k).fit(X, _y(est))
+        assert twin.n_iter_ == k
+        for name, value in _learned(twin).items():
+            np.testing.assert_array_equal(learned[name], value, err_msg=name)
+        np.testing.assert_array_equal(est.loss_curve_, twin.loss_curve_)
+        p, q = _predictions(est), _predictions(twin)
+        assert (p is None and q is None) or np.array_equal(p, q)
+
+    # Detected in epoch k + 1 itself: a run of exactly k + 1 epochs warns too.
+    assert len(_fit_diverging(make(k + 1))) == 1
+
+
+FIRST = [
+    pytest.param(ITDSReservoirClassifier(12, learning_rule=rule, learning_rate=1e3,
+                                         td_gain=td, feedback_split=fs, max_iter=5,
+                                         random_state=0),
+                 id=f"res_clf-{rule}-fs{int(fs)}")
+    for rule, td in (("lms", 0.0), ("rls", 1e6)) for fs in (False, True)
+] + [
+    pytest.param(ITDSReservoirRegressor(12, learning_rule=rule, learning_rate=1e8,
+                                        td_gain=td, rls_alpha=1e-8, feedback_split=fs,
+                                        max_iter=3, random_state=0),
+                 id=f"res_reg-{rule}-fs{int(fs)}")
+    for rule, td in (("lms", 0.0), ("rls", 1e6)) for fs in (False, True)
+] + [
+    pytest.param(ITDSMLPClassifier((8,), solver=s, activation="relu",
+                                   learning_rate_init=1e300, feedback_split=fs,
+                                   max_iter=5, random_state=0),
+                 id=f"mlp-{s}-fs{int(fs)}")
+    for s in ("sgd", "adam") for fs in (False, True)
+]
+
+
+@pytest.mark.parametrize("est", FIRST)
+def test_divergence_in_first_epoch_keeps_initial_weights(est):
+    """Blow-up in epoch 1: the initial weights are kept and prediction works."""
+    from sklearn.base import clone
+    init = clone(est).set_params(max_iter=1)
+    caught = _fit_diverging(est, X * 1e100 if isinstance(est, ITDSMLPClassifier) else X)
+    assert len(caught) == 1 and "diverged in epoch 1" in str(caught[0].message)
+    assert est.n_iter_ == 0
+    learned = _learned(est)
+    if isinstance(est, ITDSMLPClassifier):
+        # Independent: the Glorot initialization drawn from the same seed.
+        from sklearn_itds._mlp_base import glorot_init
+        coefs, intercepts = glorot_init([3, 8, 3], "relu",
+                                        np.random.RandomState(0))
+        for a, b in zip(est.coefs_ + est.intercepts_, coefs + intercepts):
+            if not est.feedback_split:
+                np.testing.assert_array_equal(a, b)
+    else:
+        assert not learned["coef_pair"].any()  # readouts start at zero
+        if "P" in learned:
+            np.testing.assert_array_equal(np.tril(learned["P"]),
+                                          np.eye(13) / est.rls_alpha)
+    assert all(np.isfinite(a).all() for a in learned.values())
+    _predictions(est)
+    del init
+
+
+def _partial_fit(est, Xp, yp):
+    if isinstance(est, ITDSReservoirRegressor):
+        return est.partial_fit(Xp, yp)
+    return est.partial_fit(Xp, yp, classes=np.unique(Y_CLF))
+
+
+DATA_BLOWUPS = [
+    # (estimator factory, bad X, bad y): data that makes an otherwise sane
+    # model blow up in one partial_fit call.
+    pytest.param(lambda: ITDSMLPClassifier((8,), solver="adam", activation="relu",
+                                           random_state=0),
+                 X * 1e200, Y_CLF, id="mlp-adam-X*1e200"),
+    pytest.param(lambda: ITDSMLPClassifier((8,), solver="sgd", activation="relu",
+                                           feedback_split=True, random_state=0),
+                 X * 1e200, Y_CLF, id="mlp-sgd-fs-X*1e200"),
+    pytest.param(lambda: ITDSReservoirRegressor(12, random_state=0),
+                 X, Y_REG * 1e200, id="res_reg-rls-y*1e200"),
+    pytest.param(lambda: ITDSReservoirRegressor(12, learning_rule="lms", random_state=0),
+                 X, Y_REG * 1e200, id="res_reg-lms-y*1e200"),
+    pytest.param(lambda: ITDSReservoirRegressor(12, feedback_split=True, random_state=0),
+                 X, Y_REG * 1e200, id="res_reg-rls-fs-y*1e200"),
+    pytest.param(lambda: ITDSReservoirRegressor(12, output_feedback=True,
+                                                spectral_radius=5.0, random_state=0),
+                 X, Y_REG * 1e200, id="res_reg-feedback-y*1e200"),
+]
+
+
+@pytest.mark.parametrize("make, X_bad, y_bad", DATA_BLOWUPS)
+def test_diverging_partial_fit_changes_nothing(make, X_bad, y_bad):
+    """A diverged partial_fit leaves the model byte-identical; learning goes on.
+
+    Continuing on good data must equal a twin that never saw the bad batch:
+    this fails if any learned state (optimizer moments, diagnostics, reservoir
+    state) was left corrupted.
+    """
+    est, twin = make(), make()
+    yg = Y_REG if isinstance(est, ITDSReservoirRegressor) else Y_CLF
+    for model in (est, twin):
+        _partial_fit(model, X[:20], yg[:20])
+    before = pickle.dumps(est)
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 2"):
+        _partial_fit(est, X_bad, y_bad)
+    assert pickle.dumps(est) == before
+    for model in (est, twin):
+        _partial_fit(model, X[20:], yg[20:])
+    for name, value in _learned(twin).items():
+        np.testing.assert_array_equal(_learned(est)[name], value, err_msg=name)
+    np.testing.assert_array_equal(est.loss_curve_, twin.loss_curve_)
+    assert np.array_equal(_predictions(est), _predictions(twin))
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: ITDSReservoirClassifier(20, random_state=0), id="res_clf"),
+    pytest.param(lambda: ITDSReservoirClassifier(20, learning_rule="rls", random_state=0),
+                 id="res_clf-rls"),
+    pytest.param(lambda: ITDSReservoirRegressor(20, random_state=0), id="res_reg"),
+    pytest.param(lambda: ITDSReservoirRegressor(20, learning_rule="lms", random_state=0),
+                 id="res_reg-lms"),
+    pytest.param(lambda: ITDSMLPClassifier((8,), random_state=0), id="mlp-adam"),
+    pytest.param(lambda: ITDSMLPClassifier((8,), solver="sgd", random_state=0),
+                 id="mlp-sgd"),
+])
+def test_inputs_scaled_by_1e6(make):
+    """Huge inputs: finite predictions or a divergence warning, never NaN."""
+    est = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X * 1e6, _y(est))
+    assert all(np.isfinite(a).all() for a in _learned(est).values())
+    _predictions(est, X * 1e6)
+    _predictions(est, X)
+
+
+@pytest.mark.parametrize("rule", ["rls", "lms"])
+@pytest.mark.parametrize("teacher_forcing", [False, True])
+@pytest.mark.parametrize("feedback_split", [False, True])
+def test_chaotic_reservoir_with_output_feedback(rule, teacher_forcing, feedback_split):
+    """spectral_radius far above 1 with output feedback: finite or a clear error."""
+    est = ITDSReservoirRegressor(30, spectral_radius=20.0, output_feedback=True,
+                                 feedback_scaling=50.0, learning_rule=rule,
+                                 teacher_forcing=teacher_forcing,
+                                 feedback_split=feedback_split, max_iter=3,
+                                 random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, Y_REG * 1e3)
+    assert all(np.isfinite(a).all() for a in _learned(est).values())
+    _predictions(est, np.zeros((200, 3)))  # autonomous generation
+
+
+def test_regressor_predict_refuses_non_finite_output():
+    """If the fed-back output overflows, predict raises instead of returning inf."""
+    est = ITDSReservoirRegressor(10, output_feedback=True, random_state=0).fit(X, Y_REG)
+    est.readout_.W[:] = 1e308  # weights at the edge of overflow
+    with pytest.raises(ValueError, match="not finite"):
+        est.predict(X)
+
+
+def test_classifier_predict_refuses_non_finite_output():
+    est = ITDSReservoirClassifier(10, max_iter=1, random_state=0).fit(X, Y_CLF)
+    est.readout_.W[:] = 1e308
+    for method in (est.predict, est.predict_proba, est.decision_function):
+        with pytest.raises(ValueError, match="not finite"):
+            method(X)
+
+
+def test_mlp_predict_refuses_overflowing_logits():
+    est = ITDSMLPClassifier((8,), activation="relu", max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, Y_CLF)
+    assert np.isfinite(est.predict_proba(X)).all()
+    est.coefs_[0][:] = 1e300  # weights at the edge of overflow
+    est.coefs_[1][:] = 1e300
+    for method in (est.predict, est.predict_proba):
+        with pytest.raises(ValueError, match="overflowed"):
+            method(np.abs(X))
