@@ -35,6 +35,8 @@ from types import SimpleNamespace
 import numpy as np
 from scipy.linalg import get_blas_funcs
 
+from ._threads import single_blas_thread
+
 __all__ = [
     "ITDSReadout",
     "SoftmaxEcho",
@@ -268,8 +270,9 @@ class ITDSReadout:
         ZD = np.empty((n, self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
         gain_norms = np.empty(n)
         update = self._update
-        for i in range(n):
-            ZD[i], gain_norms[i] = update(R[i], Y[i])
+        with single_blas_thread():  # tiny level-2 calls: threads only cost
+            for i in range(n):
+                ZD[i], gain_norms[i] = update(R[i], Y[i])
         self._record(ZD, Y, gain_norms)
         return ZD[:, :self.n_outputs]
 

@@ -17,6 +17,8 @@ from scipy import sparse
 from scipy.sparse.linalg import ArpackNoConvergence, eigs
 from sklearn.utils import check_random_state
 
+from ._threads import single_blas_thread
+
 __all__ = ["Reservoir", "spawn_streams"]
 
 _DENSE_EIG_MAX = 600  # below this size a dense eigen-decomposition is cheap
@@ -32,7 +34,8 @@ def spawn_streams(random_state, n):
 def _spectral_radius(W, rng):
     n = W.shape[0]
     if n <= _DENSE_EIG_MAX:
-        return float(np.max(np.abs(np.linalg.eigvals(W))))
+        with single_blas_thread():  # threads cost more than they gain here
+            return float(np.max(np.abs(np.linalg.eigvals(W))))
     try:
         v0 = rng.uniform(-1, 1, size=n)
         vals = eigs(sparse.csr_matrix(W), k=1, which="LM", v0=v0,

@@ -6,6 +6,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._reservoir_base import ReservoirMixin
+from ._threads import single_blas_thread
 from ._validation import INT, REAL, check_bool, unchanged_on_error, warn_divergence
 
 __all__ = ["ITDSReservoirRegressor"]
@@ -313,6 +314,10 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         value to feed back at the next step. ``x`` and ``y_prev`` are not
         modified.
         """
+        with single_blas_thread():  # one tiny BLAS call after another
+            return self._run_steps(X, Y, x, y_prev, skip)
+
+    def _run_steps(self, X, Y, x, y_prev, skip):
         res, readout = self.reservoir_, self.readout_
         learn = Y is not None
         feedback = self.output_feedback
