@@ -278,3 +278,55 @@ def test_mlp_predict_refuses_overflowing_logits():
     for method in (est.predict, est.predict_proba):
         with pytest.raises(ValueError, match="overflowed"):
             method(np.abs(X))
+
+
+# -- numerical health of RLS over a long stationary stream ---------------------------
+def _ar2(n, rng):
+    x = np.zeros(n + 2)
+    e = rng.normal(scale=0.1, size=n + 2)
+    for t in range(2, n + 2):
+        x[t] = 1.6 * x[t - 1] - 0.8 * x[t - 2] + e[t]
+    return x[2:]
+
+
+@pytest.mark.parametrize("steps", [20_000, pytest.param(200_000, marks=pytest.mark.slow)])
+def test_rls_long_run_stays_healthy(steps):
+    """P stays symmetric positive definite, W finite and equal to ridge, no drift.
+
+    The full 10**6-step run is ``benchmarks/rls_long_run.py``. Independent
+    check: with td_gain=0, one RLS pass from P0 = I / alpha is the ridge
+    solution on the same states, and P = (R^T R + alpha I)^-1; both are
+    recomputed here from the reservoir states with numpy.
+    """
+    rng = np.random.RandomState(1)
+    series = _ar2(steps + 1, rng)
+    Xs, ys = series[:-1, None], series[1:]
+    est = ITDSReservoirRegressor(30, td_gain=0.0, rls_alpha=1e-2, random_state=0)
+    block = steps // 10
+    for b in range(0, steps, block):
+        est.partial_fit(Xs[b:b + block], ys[b:b + block])
+        L = np.tril(est.readout_.P)
+        P = L + np.tril(L, -1).T
+        assert np.linalg.eigvalsh(P).min() > 0
+        assert np.isfinite(est.readout_.W).all()
+    mse = 2 * np.asarray(est.loss_curve_)
+    assert mse[-1] < 1.2 * mse[1]  # the a-priori error does not drift upwards
+    assert mse[-1] < 1.5 * 0.1**2  # and sits near the noise floor (0.01)
+
+    # Recompute the states with the reservoir's public step, then ridge.
+    res = est.reservoir_
+    x = np.zeros(30)
+    G = np.zeros((31, 31))
+    b_vec = np.zeros(31)
+    drive = res.drive(Xs)
+    for t in range(steps):
+        x = res.step(x, drive[t])
+        r = np.append(x, 1.0)
+        G += np.outer(r, r)
+        b_vec += r * ys[t]
+    A = G + 1e-2 * np.eye(31)
+    w_ridge = np.linalg.solve(A, b_vec)
+    np.testing.assert_allclose(est.readout_.W[:, 0], w_ridge, rtol=1e-5,
+                               atol=1e-6 * np.abs(w_ridge).max())
+    np.testing.assert_allclose(P, np.linalg.inv(A), rtol=1e-4,
+                               atol=1e-6 * np.abs(P).max())
