@@ -43,6 +43,7 @@ __all__ = [
     "TDHistory",
     "make_sparsity_mask",
     "rule_matrix",
+    "softmax_step_norms",
     "split_error",
     "stabilized_error",
 ]
@@ -322,6 +323,48 @@ class ITDSReadout:
             self._record(ZD, Y.reshape(len(ZD), -1), gain_norms)
             self._buffer = []
 
+    # -- diagnostics -----------------------------------------------------------------
+    def step_norms(self, R, Y):
+        """Size of the update each row *would* cause, without applying it.
+
+        For each row ``r`` of ``R`` and target ``y`` of ``Y``, from the current
+        state, returns the Frobenius norm of the readout update
+        ``step(delta, r) = scale * outer(gain(r), delta)`` with the stabilized
+        error ``delta = (y - z) + td_gain (d - z)``::
+
+            LMS:  learning_rate * |r| |delta| / |r|^2
+            RLS:  |P r| / (1 + r^T P r) * |delta|
+
+        Nothing is changed (neither ``W``, ``Wbar`` nor ``P``). With
+        ``td_gain == 0`` this is the size of the plain supervised update. With
+        ``feedback_split`` or a mask it is the size of the update *before*
+        clipping/masking (the rule's step, not the net weight change).
+
+        Parameters
+        ----------
+        R : ndarray of shape (n_samples, n_inputs)
+            Presynaptic rows, each ending with the constant 1.
+        Y : ndarray of shape (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        norms : ndarray of shape (n_samples,)
+        """
+        K = self.n_outputs
+        ZD = R @ self.coef_pair
+        delta, _, _ = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain)
+        delta_norm = np.linalg.norm(delta, axis=1)
+        if self.rule == "rls":
+            blas = _blas(self.coef_pair.dtype)
+            gain_norm = np.empty(R.shape[0])
+            for i, r in enumerate(R):
+                Pr = blas.symv(1.0, self.P, r, lower=1)  # reads P only
+                gain_norm[i] = np.sqrt(Pr @ Pr) / (1.0 + r @ Pr)
+        else:
+            gain_norm = self.learning_rate / np.linalg.norm(R, axis=1)
+        return gain_norm * delta_norm
+
     # -- numerical health ----------------------------------------------------------
     def _learned(self):
         names = ["coef_pair"] + (["W_pos", "W_neg"] if self.feedback_split else [])
@@ -400,6 +443,39 @@ class SoftmaxEcho:
         grad_logits = delta / -n
         echo_err = (P_echo - P) / n  # gradient of CE(p_echo; soft target p)
         return grad_logits, (H.T @ echo_err, echo_err.sum(axis=0)), e_sup, e_td
+
+    def step_norms(self, H, Y, P, learning_rate):
+        """Per-sample size of the output-layer step; see :func:`softmax_step_norms`."""
+        return softmax_step_norms(H, Y, P, self.probabilities(H), self.td_gain,
+                                  learning_rate)
+
+
+def softmax_step_norms(H, Y, P, P_echo, td_gain, learning_rate):
+    """Size of each sample's output-layer gradient step, without applying it.
+
+    For a softmax output layer (weights and bias) on hidden activity ``h``,
+    one sample's plain gradient step is ``learning_rate * outer([h, 1],
+    delta)`` with ``delta = (y - p) + td_gain (p_echo - p)``; its Frobenius
+    norm is ``learning_rate * |[h, 1]| * |delta|``. With ``td_gain == 0`` this
+    is the size of the plain cross-entropy step. (With adaptive optimizers
+    such as Adam the actual step differs; this is the plain-SGD step.)
+
+    Parameters
+    ----------
+    H : ndarray of shape (n_samples, n_hidden)
+    Y : ndarray of shape (n_samples, n_classes)
+        One-hot targets.
+    P, P_echo : ndarray of shape (n_samples, n_classes)
+        Class probabilities of the readout and of the echo.
+    td_gain, learning_rate : float
+
+    Returns
+    -------
+    norms : ndarray of shape (n_samples,)
+    """
+    delta, _, _ = stabilized_error(Y, P, P_echo, td_gain)
+    h_norm = np.sqrt(np.einsum("ij,ij->i", H, H) + 1.0)
+    return learning_rate * h_norm * np.linalg.norm(delta, axis=1)
 
 
 def softmax(Z):

@@ -513,6 +513,51 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         Y = np.eye(self.classes_.size)[y_index]
         return base.input_gradient(X, Y, self.coefs_, self.intercepts_, self.activation)
 
+    def td_step_norms(self, X, y):
+        """Size of the output-layer step each sample would cause now, not applied.
+
+        After a forward pass, each sample's hidden activity ``h`` (last hidden
+        layer), output probabilities ``p``, echo probabilities ``p_echo`` and
+        one-hot label ``y`` give the norm of its plain gradient step on the
+        output layer, ``learning_rate_init * |[h, 1]| * |delta|`` with
+        ``delta = (y - p) + td_gain (p_echo - p)`` (see
+        :func:`sklearn_itds._itds.softmax_step_norms`). It is the step of SGD
+        without momentum on a batch of one; Adam rescales steps per weight.
+        Nothing is learned. Comparing true with wrong labels (counter-trials)
+        shows how much iTDS damps the response to contradictory examples
+        (paper property P3); with ``td_gain=0`` the values are the plain
+        cross-entropy step sizes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels (among ``classes_``), e.g. true or deliberately wrong ones.
+
+        Returns
+        -------
+        norms : ndarray of shape (n_samples,)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_itds import ITDSMLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = ITDSMLPClassifier(max_iter=300, random_state=0).fit(X, y)
+        >>> wrong = (y + 1) % 3
+        >>> bool(clf.td_step_norms(X, wrong).mean() > clf.td_step_norms(X, y).mean())
+        True
+        """
+        X = self._checked(X)
+        _, y_index = check_classes(self, np.asarray(y), self.classes_)
+        acts = base.forward(X, self.coefs_, self.intercepts_, self.activation)
+        H = acts[-2]
+        if hasattr(H, "toarray"):  # no hidden layer and sparse X
+            H = H.toarray()
+        P = base.output_probabilities(acts[-1])
+        Y = np.eye(self.classes_.size)[y_index]
+        return self._echo.step_norms(H, Y, P, self.learning_rate_init)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

@@ -301,6 +301,52 @@ array-like of shape (n_samples, n_steps, n_features)
         Z = self._end_outputs(X)
         return self.classes_[np.argmax(Z, axis=1)]
 
+    def td_step_norms(self, X, y):
+        """Size of the readout update each sample would cause now, not applied.
+
+        For each sample, the readout at the end of its trial (the state
+        :meth:`predict` reads) and its one-hot label give the norm of the
+        update ``step(delta, r)`` the iTDS rule would make from the current
+        weights, with ``delta = (y - z) + td_gain (d - z)`` (see
+        :meth:`ITDSReadout.step_norms <sklearn_itds._itds.ITDSReadout.step_norms>`).
+        Nothing is learned. Comparing labels that agree with the model with
+        wrong labels (counter-trials) shows how much iTDS damps the response to
+        contradictory examples (paper property P3); with ``td_gain=0`` the
+        values are the plain supervised update sizes.
+
+        Parameters
+        ----------
+        X : array-like, as in :meth:`fit`
+        y : array-like of shape (n_samples,)
+            Labels (among ``classes_``), e.g. true or deliberately wrong ones.
+
+        Returns
+        -------
+        norms : ndarray of shape (n_samples,)
+            Frobenius norm of each sample's would-be update of ``readout_.W``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_itds import ITDSReservoirClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = ITDSReservoirClassifier(n_reservoir=50, max_iter=3,
+        ...                               random_state=0).fit(X, y)
+        >>> wrong = (y + 1) % 3
+        >>> bool(clf.td_step_norms(X, wrong).mean() > clf.td_step_norms(X, y).mean())
+        True
+        """
+        check_is_fitted(self)
+        X, y = validate_trials(self, X, y, reset=False)
+        _, y_index = check_classes(self, y, self.classes_)
+        T, _ = self._trial_steps(X)
+        targets = np.eye(self.classes_.size, dtype=self.readout_.W.dtype)[y_index]
+        norms = np.empty(X.shape[0])
+        for batch in gen_batches(X.shape[0], _CHUNK):
+            S = self.reservoir_.run_trials(X[batch], T, 1)[:, 0]
+            norms[batch] = self.readout_.step_norms(with_bias(S), targets[batch])
+        return norms
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

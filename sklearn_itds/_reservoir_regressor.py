@@ -307,7 +307,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         self.n_iter_ += 1
         return True
 
-    def _run(self, X, Y, x, y_prev, skip=0):
+    def _run(self, X, Y, x, y_prev, skip=0, states=None):
         """Drive the reservoir through ``X``; learn from ``Y`` when given.
 
         Returns the outputs (a-priori while learning), the final state and the
@@ -315,9 +315,9 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         modified.
         """
         with single_blas_thread():  # one tiny BLAS call after another
-            return self._run_steps(X, Y, x, y_prev, skip)
+            return self._run_steps(X, Y, x, y_prev, skip, states)
 
-    def _run_steps(self, X, Y, x, y_prev, skip):
+    def _run_steps(self, X, Y, x, y_prev, skip, states=None):
         res, readout = self.reservoir_, self.readout_
         learn = Y is not None
         feedback = self.output_feedback
@@ -337,6 +337,8 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
                     step = step + y_prev @ res.W_fb
                 x = res.step(x, step)
                 r[:N] = x
+                if states is not None:  # (n_steps, N + 1) rows [x, 1]
+                    states[t] = r
                 if learn and t >= skip and (t - skip) % every == 0:
                     z = readout.update(r, Y[t])
                 else:
@@ -368,6 +370,53 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
             raise ValueError("The predictions are not finite: the fed-back output "
                              "diverged. Lower spectral_radius or feedback_scaling.")
         return Z[:, 0] if self._y_1d else Z
+
+    def td_step_norms(self, X, y):
+        """Size of the readout update each step would cause now, not applied.
+
+        The reservoir runs through ``X`` exactly as in :meth:`predict` (from
+        ``state_``, feeding back its own output when ``output_feedback=True``)
+        and, at each step, the state and the target ``y`` give the norm of the
+        update ``step(delta, r)`` the iTDS rule would make from the current
+        weights and RLS matrix, with ``delta = (y - z) + td_gain (d - z)``
+        (see :meth:`ITDSReadout.step_norms
+        <sklearn_itds._itds.ITDSReadout.step_norms>`). Nothing is learned and
+        the stored state is unchanged. Comparing clean with replaced targets
+        (counter-trials) shows how much iTDS damps the response to
+        contradictory examples (paper property P3); with ``td_gain=0`` the
+        values are the plain supervised update sizes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_steps, n_features)
+        y : array-like of shape (n_steps,) or (n_steps, n_outputs)
+
+        Returns
+        -------
+        norms : ndarray of shape (n_steps,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_itds import ITDSReservoirRegressor
+        >>> series = np.sin(2 * np.pi * np.arange(700) / 50)
+        >>> X, y = series[:-1, None], series[1:]
+        >>> model = ITDSReservoirRegressor(n_reservoir=50, washout=50,
+        ...                                random_state=0).fit(X[:600], y[:600])
+        >>> norms = model.td_step_norms(X[600:], y[600:])
+        >>> bool(model.td_step_norms(X[600:], -y[600:]).mean() > norms.mean())
+        True
+        """
+        check_is_fitted(self)
+        X, y = validate_data(self, X, y, reset=False, multi_output=True,
+                             y_numeric=True, accept_sparse=("csr", "csc"))
+        Y = y.reshape(len(y), -1).astype(float)
+        if Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but this model was "
+                             f"fitted with {self.n_outputs_}.")
+        R = np.empty((X.shape[0], self.n_reservoir + 1), dtype=self.readout_.W.dtype)
+        self._run(X, None, self.state_, self.last_output_, states=R)
+        return self.readout_.step_norms(R, Y)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
