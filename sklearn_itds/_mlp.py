@@ -96,7 +96,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         load_digits with 0, 30 and 40 % wrong training labels.
     feedback_split : bool, default=False
         Sign-split output weights ``W = W_pos - W_neg`` (the output biases are
-        not split).
+        not split). The L2 penalty ``alpha`` then applies to each part, which
+        pulls both toward zero.
     readout_sparsity : float, default=0.0
         Fraction of output weights held at zero by a fixed mask, in [0, 1).
 
@@ -392,7 +393,9 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         acts = base.forward(Xb, self.coefs_, self.intercepts_, self.activation)
         P = base.output_probabilities(acts[-1])
         loss = base.log_loss(Yb, P)
-        loss += 0.5 * self.alpha * sum(np.vdot(c, c) for c in self.coefs_) / n
+        penalized = (self.coefs_[:-1] + self._split if self.feedback_split
+                     else self.coefs_)
+        loss += 0.5 * self.alpha * sum(np.vdot(c, c) for c in penalized) / n
         H = acts[-2]
         grad_logits, echo_grads, e_sup, e_td = self._echo.gradients(H, Yb, P)
         coef_grads, intercept_grads, _ = base.backward(
@@ -400,9 +403,13 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         if self.feedback_split:
             # W = W_pos - W_neg: each part descends the loss of its own sign of
             # delta (grad_logits = -delta / n), then both are clipped at zero.
+            # Each part has its own L2 decay toward zero, so together they act
+            # as an L1-like penalty on W and clipping can leave exact zeros.
             neg_part, pos_part = split_error(grad_logits)  # = (delta-, delta+)/n
-            reg = (self.alpha / n) * self.coefs_[-1]
-            grads = (coef_grads[:-1] + [H.T @ -pos_part + reg, H.T @ -neg_part - reg]
+            W_pos, W_neg = self._split
+            grads = (coef_grads[:-1]
+                     + [H.T @ -pos_part + (self.alpha / n) * W_pos,
+                        H.T @ -neg_part + (self.alpha / n) * W_neg]
                      + intercept_grads)
             params = self.coefs_[:-1] + self._split + self.intercepts_
         else:
