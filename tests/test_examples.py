@@ -30,7 +30,7 @@ for number in plt.get_fignums():
 
 
 def test_examples_found():
-    assert len(EXAMPLES) >= 5, [p.name for p in EXAMPLES]
+    assert len(EXAMPLES) >= 6, [p.name for p in EXAMPLES]
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
