@@ -1,0 +1,503 @@
+"""The iTDS rule (sklearn_itds._itds) against plain re-implementations.
+
+Every expected value here is computed independently in the test: the rule of
+``docs``/the method page written as a naive per-step loop with ``np.outer`` and
+a dense RLS matrix ``P``, closed-form ridge with ``np.linalg.solve``, finite
+differences for the softmax gradients, and plain numpy for the diagnostics.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+from scipy.special import log_softmax, softmax
+
+from sklearn_itds._itds import (
+    ITDSReadout,
+    SoftmaxEcho,
+    TDHistory,
+    make_sparsity_mask,
+    rule_matrix,
+    split_error,
+    stabilized_error,
+)
+
+LR, ALPHA, TAU = 0.3, 0.5, 3.0
+
+
+def _rows(rng, n, n_in, n_out):
+    """Presynaptic rows ending with the bias 1, and targets."""
+    R = np.hstack([rng.standard_normal((n, n_in - 1)), np.ones((n, 1))])
+    return R, rng.standard_normal((n, n_out))
+
+
+def _readout(n_in, n_out, rule, td_gain, **kw):
+    return ITDSReadout(n_in, n_out, rule=rule, learning_rate=LR, rls_alpha=ALPHA,
+                       td_gain=td_gain, td_timescale=kw.pop("td_timescale", TAU),
+                       **kw)
+
+
+def naive_itds(R, Y, rule, td_gain, td_timescale=TAU, split=False, mask=None):
+    """The method page's equations, one sample at a time, with a dense P.
+
+    Returns W, Wbar, P and per-update records (z, d, |step(delta, r)|_F).
+    """
+    n_in, K = R.shape[1], Y.shape[1]
+    W = np.zeros((n_in, K))
+    Wbar = np.zeros((n_in, K))
+    W_pos = np.zeros((n_in, K))
+    W_neg = np.zeros((n_in, K))
+    P = np.eye(n_in) / ALPHA
+    Z, D, change = [], [], []
+    for r, y in zip(R, Y):
+        z = r @ W
+        d = r @ Wbar
+        e_sup = y - z
+        e_td = d - z
+        delta = e_sup + td_gain * e_td
+        if rule == "lms":
+            gain = LR * r / (r @ r)
+        else:
+            Pr = P @ r
+            denom = 1.0 + r @ Pr
+            gain = Pr / denom
+            P = P - np.outer(Pr, Pr) / denom
+        if split:
+            W_pos = np.maximum(W_pos + np.outer(gain, np.maximum(delta, 0)), 0)
+            W_neg = np.maximum(W_neg + np.outer(gain, np.maximum(-delta, 0)), 0)
+            if mask is not None:
+                W_pos, W_neg = W_pos * mask, W_neg * mask
+            W = W_pos - W_neg
+        else:
+            W = W + np.outer(gain, delta)
+            if mask is not None:
+                W = W * mask
+        Wbar = Wbar + np.outer(gain, z - d) / td_timescale
+        Z.append(z)
+        D.append(d)
+        change.append(np.linalg.norm(np.outer(gain, delta)))
+    return W, Wbar, P, np.array(Z), np.array(D), np.array(change)
+
+
+def full_P(readout):
+    """The symmetric P from the stored lower triangle (as the BLAS code reads it)."""
+    return np.tril(readout.P) + np.tril(readout.P, -1).T
+
+
+# -- the stabilized error and the rule matrix ----------------------------------------
+
+
+def test_stabilized_error_formula():
+    rng = np.random.RandomState(0)
+    y, z, d = rng.standard_normal((3, 7, 4))
+    delta, e_sup, e_td = stabilized_error(y, z, d, 1.7)
+    np.testing.assert_array_equal(e_sup, y - z)
+    np.testing.assert_array_equal(e_td, d - z)
+    np.testing.assert_allclose(delta, (y - z) + 1.7 * (d - z), rtol=1e-14)
+    # One sample (1-D) works the same way.
+    delta1, _, _ = stabilized_error(y[0], z[0], d[0], 1.7)
+    np.testing.assert_allclose(delta1, delta[0], rtol=1e-14)
+
+
+def test_zero_gain_delta_is_the_supervised_error_bit_for_bit():
+    rng = np.random.RandomState(1)
+    y, z = rng.standard_normal((2, 9, 3))
+    d = rng.standard_normal((9, 3)) * 1e6  # a wildly different echo changes nothing
+    delta, e_sup, _ = stabilized_error(y, z, d, 0.0)
+    np.testing.assert_array_equal(delta, y - z)
+    np.testing.assert_array_equal(delta, e_sup)
+
+
+@pytest.mark.parametrize("td_gain", [0.0, 0.5, 3.0])
+@pytest.mark.parametrize("K", [1, 4])
+def test_rule_matrix_gives_delta_and_echo_error(td_gain, K):
+    rng = np.random.RandomState(2)
+    y, z, d = rng.standard_normal((3, 5, K))
+    M = rule_matrix(K, td_gain, 4.0)
+    assert M.shape == (2 * K, 2 * K)
+    err = np.hstack([z, d]) @ M
+    err[:, :K] += y  # exactly as ITDSReadout applies it
+    np.testing.assert_allclose(err[:, :K], (y - z) + td_gain * (d - z),
+                               rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(err[:, K:], (z - d) / 4.0, rtol=1e-13, atol=1e-15)
+    if td_gain == 0:
+        np.testing.assert_array_equal(err[:, :K], y - z)
+
+
+# -- LMS and RLS sequences against the naive rule ----------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("td_gain", [0.0, 1.5])
+@pytest.mark.parametrize("K", [1, 3])
+def test_readout_follows_the_naive_rule(rule, td_gain, K):
+    rng = np.random.RandomState(3)
+    n_in = 8
+    R, Y = _rows(rng, 70, n_in, K)
+    readout = _readout(n_in, K, rule, td_gain)
+    Z = readout.partial_fit(R[:30], Y[:30])
+    for r, y in zip(R[30:], Y[30:]):  # the one-sample path continues the same stream
+        Z = np.vstack([Z, readout.update(r, y)])
+    W, Wbar, P, Z_naive, _, _ = naive_itds(R, Y, rule, td_gain)
+    np.testing.assert_allclose(Z, Z_naive, rtol=1e-10, atol=1e-12)  # a-priori outputs
+    np.testing.assert_allclose(readout.W, W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(readout.W_echo, Wbar, rtol=1e-10, atol=1e-12)
+    if rule == "rls":
+        np.testing.assert_allclose(full_P(readout), P, rtol=1e-9, atol=1e-12)
+    # The echo really is different from the readout and really learned.
+    assert np.abs(readout.W_echo).max() > 0.01
+    assert not np.allclose(readout.W, readout.W_echo)
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+def test_zero_gain_is_plain_learning(rule):
+    """td_gain=0 is plain normalized LMS / plain RLS.
+
+    Bit-for-bit: the echo cannot influence W at all (any echo state, any
+    td_timescale give the identical W). Against a plain echo-free loop written
+    with np.outer the agreement is to rounding only: BLAS rounds the product
+    ``r @ [W | Wbar]`` over 2K columns differently from ``r @ W`` over K columns
+    (measured: ~1e-16 differences), so bitwise identity to a separately written
+    loop is not attainable.
+    """
+    rng = np.random.RandomState(4)
+    n_in, K = 10, 3
+    R, Y = _rows(rng, 80, n_in, K)
+    a = _readout(n_in, K, rule, 0.0, td_timescale=2.0)
+    b = _readout(n_in, K, rule, 0.0, td_timescale=50.0)
+    b.W_echo[...] = rng.standard_normal((n_in, K)) * 10.0  # a wild echo
+    a.partial_fit(R, Y)
+    b.partial_fit(R, Y)
+    np.testing.assert_array_equal(a.W, b.W)
+    assert not np.allclose(a.W_echo, b.W_echo)
+
+    # Plain normalized LMS / RLS, no echo anywhere.
+    W = np.zeros((n_in, K))
+    P = np.eye(n_in) / ALPHA
+    for r, y in zip(R, Y):
+        e = y - r @ W
+        if rule == "lms":
+            W += LR * np.outer(r, e) / (r @ r)
+        else:
+            k = P @ r / (1.0 + r @ P @ r)
+            P -= np.outer(k, r @ P)
+            W += np.outer(k, e)
+    np.testing.assert_allclose(a.W, W, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_zero_gain_rls_is_ridge_and_P_is_the_inverse(K):
+    rng = np.random.RandomState(5)
+    n_in = 12
+    R, Y = _rows(rng, 150, n_in, K)
+    readout = _readout(n_in, K, "rls", 0.0)
+    readout.partial_fit(R, Y)
+    A = R.T @ R + ALPHA * np.eye(n_in)
+    ridge = np.linalg.solve(A, R.T @ Y)
+    np.testing.assert_allclose(readout.W, ridge, rtol=1e-9, atol=1e-11)
+    P = full_P(readout)
+    np.testing.assert_array_equal(P, P.T)
+    np.testing.assert_allclose(P, np.linalg.inv(A), rtol=1e-8, atol=1e-12)
+    # P depends only on the rows, not on the errors: iTDS leaves it untouched.
+    itds = _readout(n_in, K, "rls", 2.0)
+    itds.partial_fit(R, Y)
+    np.testing.assert_array_equal(np.tril(itds.P), np.tril(readout.P))
+    # ... and its eigenvalues stay positive (a valid inverse covariance).
+    assert np.linalg.eigvalsh(P).min() > 0
+
+
+# -- sign split and forced sparsity ---------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("td_gain", [0.0, 2.0])
+def test_sign_split_readout(rule, td_gain):
+    rng = np.random.RandomState(6)
+    n_in, K = 9, 3
+    R, Y = _rows(rng, 60, n_in, K)
+    readout = _readout(n_in, K, rule, td_gain, feedback_split=True)
+    for r, y in zip(R, Y):
+        readout.update(r, y)
+        assert (readout.W_pos >= 0).all() and (readout.W_neg >= 0).all()
+        np.testing.assert_array_equal(readout.W, readout.W_pos - readout.W_neg)
+    W, Wbar, _, _, _, _ = naive_itds(R, Y, rule, td_gain, split=True)
+    np.testing.assert_allclose(readout.W, W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(readout.W_echo, Wbar, rtol=1e-10, atol=1e-12)
+    # The split is not a no-op: the clipping made it differ from the plain rule.
+    W_plain, _, _, _, _, _ = naive_itds(R, Y, rule, td_gain)
+    assert not np.allclose(readout.W, W_plain, rtol=1e-3, atol=1e-3)
+
+
+def test_split_error_parts():
+    delta = np.array([[-2.0, 0.0, 3.5], [1.0, -0.5, 0.0]])
+    pos, neg = split_error(delta)
+    assert (pos >= 0).all() and (neg >= 0).all()
+    np.testing.assert_array_equal(pos - neg, delta)
+    np.testing.assert_array_equal(pos * neg, 0)
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("fraction", [0.25, 0.6])
+def test_mask_holds_exactly_the_requested_weights_at_zero(split, fraction):
+    rng = np.random.RandomState(7)
+    n_in, K = 11, 3  # 10 non-bias rows x 3 outputs = 30 maskable weights
+    mask = make_sparsity_mask((n_in, K), fraction, np.random.RandomState(0))
+    assert mask.shape == (n_in, K) and mask.dtype == bool
+    assert mask[-1].all()  # the bias row is never masked
+    n_zero = int(round(fraction * (n_in - 1) * K))
+    assert (~mask).sum() == n_zero
+    readout = _readout(n_in, K, "lms", 1.0, feedback_split=split, mask=mask)
+    R, Y = _rows(rng, 200, n_in, K)
+    for start in range(0, 200, 50):
+        readout.partial_fit(R[start:start + 50], Y[start:start + 50])
+        assert (readout.W[~mask] == 0).all()  # forever, not just at the end
+        if not split:  # (the split adds zeros of its own where both parts clip)
+            assert (readout.W[:-1] == 0).sum() == n_zero
+            assert (readout.W[-1] != 0).all()
+    W, _, _, _, _, _ = naive_itds(R, Y, "lms", 1.0, split=split, mask=mask)
+    np.testing.assert_allclose(readout.W, W, rtol=1e-10, atol=1e-12)
+
+
+def test_no_mask_without_sparsity():
+    assert make_sparsity_mask((5, 2), 0.0, np.random.RandomState(0)) is None
+
+
+# -- diagnostics -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+def test_history_aggregates_equal_direct_numpy(rule):
+    rng = np.random.RandomState(8)
+    n_in, K, g = 7, 3, 1.2
+    R, Y = _rows(rng, 90, n_in, K)
+    readout = _readout(n_in, K, rule, g)
+    readout.partial_fit(R[:40], Y[:40])
+    readout.history.end_epoch()
+    readout.partial_fit(R[40:65], Y[40:65])  # two blocks in one epoch
+    for r, y in zip(R[65:], Y[65:]):  # and the per-sample path, flushed
+        readout.update(r, y)
+    readout.flush()
+    readout.history.end_epoch()
+    readout.history.end_epoch()  # nothing recorded: a no-op
+    h = readout.history.as_dict()
+    assert set(h) == set(TDHistory.fields)
+    assert len(h["loss"]) == 2
+
+    _, _, _, Z, D, change = naive_itds(R, Y, rule, g)
+    for epoch, rows in enumerate([slice(0, 40), slice(40, 90)]):
+        e_sup, e_td = Y[rows] - Z[rows], D[rows] - Z[rows]
+        n = len(e_sup)
+        expected = {
+            "e_sup": np.mean(np.abs(e_sup)),
+            "e_td": np.mean(np.abs(e_td)),
+            "td_ratio": np.mean(np.abs(e_td)) / np.mean(np.abs(e_sup)),
+            "cosine": np.sum(e_sup * e_td)
+            / (np.linalg.norm(e_sup) * np.linalg.norm(e_td)),
+            "weight_change": np.mean(change[rows]),
+            "loss": np.mean(0.5 * np.sum(e_sup**2, axis=1)),
+            "n_updates": n,
+        }
+        for name, value in expected.items():
+            np.testing.assert_allclose(h[name][epoch], value, rtol=1e-9,
+                                       err_msg=name)
+
+
+def test_history_weight_change_is_the_real_weight_change():
+    """weight_change is the mean |W_after - W_before|_F of the updates."""
+    rng = np.random.RandomState(9)
+    R, Y = _rows(rng, 20, 6, 2)
+    readout = _readout(6, 2, "rls", 1.0)
+    norms = []
+    for r, y in zip(R, Y):
+        before = readout.W.copy()
+        readout.update(r, y)
+        norms.append(np.linalg.norm(readout.W - before))
+    readout.flush()
+    readout.history.end_epoch()
+    np.testing.assert_allclose(readout.history.as_dict()["weight_change"][0],
+                               np.mean(norms), rtol=1e-9)
+
+
+# -- softmax echo -----------------------------------------------------------------
+
+
+def _mean_ce(logits, target):
+    return -np.mean(np.sum(target * log_softmax(logits, axis=1), axis=1))
+
+
+def _fd_grad(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        up = f()
+        x[idx] = old - eps
+        down = f()
+        x[idx] = old
+        grad[idx] = (up - down) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("td_gain", [0.0, 0.7, 2.0])
+def test_softmax_echo_gradients_are_finite_difference_gradients(td_gain):
+    rng = np.random.RandomState(10)
+    n, h, K = 6, 4, 3
+    H = rng.standard_normal((n, h))
+    Y = np.eye(K)[rng.randint(K, size=n)]
+    logits = rng.standard_normal((n, K))
+    P = softmax(logits, axis=1)
+    coef, intercept = rng.standard_normal((h, K)), rng.standard_normal(K)
+    echo = SoftmaxEcho(coef, intercept, td_gain)
+    grad_logits, (g_coef, g_int), e_sup, e_td = echo.gradients(H, Y, P)
+
+    P_echo = softmax(H @ coef + intercept, axis=1)
+    np.testing.assert_allclose(echo.probabilities(H), P_echo, rtol=1e-13)
+    np.testing.assert_allclose(e_sup, Y - P, rtol=1e-14)
+    np.testing.assert_allclose(e_td, P_echo - P, rtol=1e-14)
+
+    # The method page's identity: (1 + g) x gradient of the mean CE against the
+    # soft target (y + g p_echo) / (1 + g), on the logits.
+    soft = (Y + td_gain * P_echo) / (1 + td_gain)
+    np.testing.assert_allclose(soft.sum(axis=1), 1.0)
+    fd = _fd_grad(lambda: _mean_ce(logits, soft), logits)
+    np.testing.assert_allclose(grad_logits, (1 + td_gain) * fd, rtol=1e-6, atol=1e-9)
+    # ... which is ((p - y) + g (p - p_echo)) / n written out.
+    np.testing.assert_allclose(grad_logits, ((P - Y) + td_gain * (P - P_echo)) / n,
+                               rtol=1e-12, atol=1e-15)
+    if td_gain == 0:
+        np.testing.assert_array_equal(grad_logits, (P - Y) / n)
+
+    # The echo learns the CE of its own output against the target p.
+    c, b = coef.copy(), intercept.copy()
+    fd_c = _fd_grad(lambda: _mean_ce(H @ c + b, P), c)
+    fd_b = _fd_grad(lambda: _mean_ce(H @ c + b, P), b)
+    np.testing.assert_allclose(g_coef, fd_c, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g_int, fd_b, rtol=1e-6, atol=1e-9)
+
+
+def test_softmax_echo_copies_its_weights():
+    coef, intercept = np.ones((3, 2)), np.zeros(2)
+    echo = SoftmaxEcho(coef, intercept, 1.0)
+    coef[...] = 5.0
+    assert (echo.coef == 1.0).all()
+
+
+# -- snapshot / restore -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+def test_snapshot_restore_round_trip(rule):
+    rng = np.random.RandomState(11)
+    n_in, K = 8, 2
+    R, Y = _rows(rng, 60, n_in, K)
+    readout = _readout(n_in, K, rule, 1.0, feedback_split=True)
+    readout.partial_fit(R[:20], Y[:20])
+    readout.history.end_epoch()
+    reference = copy.deepcopy(readout)
+    snap = readout.snapshot()
+    readout.partial_fit(R[20:40], Y[20:40])
+    readout.update(R[40], Y[40])
+    assert not np.array_equal(readout.W, reference.W)
+    for name, value in snap.items():  # the snapshot is a copy, not a view
+        np.testing.assert_array_equal(value, getattr(reference, name))
+    readout.restore(snap)
+    for name in reference._learned():
+        np.testing.assert_array_equal(getattr(readout, name), getattr(reference, name))
+    # The open epoch was discarded: the history equals the reference's.
+    readout.history.end_epoch()
+    assert readout.history.as_dict()["n_updates"].tolist() == [20]
+    # Continuing from the restored state equals continuing from the reference.
+    readout.partial_fit(R[40:], Y[40:])
+    reference.partial_fit(R[40:], Y[40:])
+    for name in reference._learned():
+        np.testing.assert_array_equal(getattr(readout, name), getattr(reference, name))
+
+
+# -- paper properties visible in the diagnostics --------------------------------------
+
+
+def _clusters(rng, n=400, n_feat=20, K=4):
+    """A consistent classification problem: tanh features of class clusters."""
+    means = rng.standard_normal((K, n_feat))
+    labels = rng.randint(K, size=n)
+    X = means[labels] + 0.7 * rng.standard_normal((n, n_feat))
+    return np.hstack([np.tanh(X), np.ones((n, 1))]), np.eye(K)[labels], labels
+
+
+def _trained(R, Y, rule, td_gain, epochs=5):
+    readout = ITDSReadout(R.shape[1], Y.shape[1], rule=rule, learning_rate=0.05,
+                          rls_alpha=1.0, td_gain=td_gain, td_timescale=5.0)
+    for _ in range(epochs):
+        readout.partial_fit(R, Y)
+        readout.history.end_epoch()
+    return readout
+
+
+def _change(readout, r, y, n_updates):
+    """|Delta W|_F after n_updates presentations of (r, y), on a copy."""
+    trial = copy.deepcopy(readout)
+    for _ in range(n_updates):
+        trial.update(r, y)
+    return np.linalg.norm(trial.W - readout.W)
+
+
+@pytest.mark.parametrize("rule, trial_bound, single_bound",
+                         [("lms", 0.8, None), ("rls", 0.95, 0.995)])
+def test_P3_counter_trials_change_the_weights_less(rule, trial_bound, single_bound):
+    """P3: after learning consistent data, a wrong-target trial moves W less.
+
+    Compared: a readout trained with iTDS (td_gain=2, td_timescale=5) and one
+    trained with td_gain=0 on the same data; each then sees a counter-trial
+    (the same input with a wrong one-hot target) on a copy. Measured ratio
+    |dW| iTDS / |dW| plain over seeds 0-7 (python, this file's setup):
+
+    - a trial of 8 updates (as a reservoir trial): LMS 0.715-0.722,
+      RLS 0.912-0.923;
+    - a single update: RLS 0.984-0.987, LMS 0.990-0.9997 (too close to 1 to
+      assert: on one update the damping is negligible for LMS).
+    """
+    for seed in range(4):
+        rng = np.random.RandomState(seed)
+        R, Y, labels = _clusters(rng)
+        K = Y.shape[1]
+        itds, plain = _trained(R, Y, rule, 2.0), _trained(R, Y, rule, 0.0)
+        wrong = np.eye(K)[(labels[:30] + rng.randint(1, K, size=30)) % K]
+        for n_updates, bound in [(8, trial_bound), (1, single_bound)]:
+            if bound is None:
+                continue
+            a = np.mean([_change(itds, r, y, n_updates) for r, y in zip(R, wrong)])
+            b = np.mean([_change(plain, r, y, n_updates) for r, y in zip(R, wrong)])
+            assert a < bound * b, (seed, n_updates, a / b)
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+def test_P2_top_down_term_fades_and_its_sign(rule):
+    """P2 as the diagnostics show it, in blocks of 50 updates over 6 epochs.
+
+    Measured over seeds 0-9 (this file's setup): td_ratio |e_td|/|e_sup| peaks
+    early (max over the first epoch >= 0.44 LMS, >= 0.76 RLS) and fades
+    (mean of the last epoch <= 0.33 LMS, <= 0.42 RLS). The cosine between e_sup
+    and e_td: for RLS positive in the first 50 updates (0.52 to 0.89: the two
+    terms reinforce while the large early RLS gain overshoots), then negative
+    (-0.89 to -0.80 in the last epoch: they cancel). For LMS it is negative
+    from the first block on (-0.77 to -0.71) to the end (-0.69 to -0.55): with
+    the learned echo the two terms do NOT reinforce early under LMS, so that is
+    not asserted.
+    """
+    for seed in range(3):
+        rng = np.random.RandomState(seed)
+        R, Y, _ = _clusters(rng)
+        readout = ITDSReadout(R.shape[1], Y.shape[1], rule=rule, learning_rate=0.05,
+                              rls_alpha=1.0, td_gain=2.0, td_timescale=5.0)
+        for _ in range(6):
+            for start in range(0, len(R), 50):
+                readout.partial_fit(R[start:start + 50], Y[start:start + 50])
+                readout.history.end_epoch()
+        h = readout.history.as_dict()
+        n_blocks = len(R) // 50
+        peak = h["td_ratio"][:n_blocks].max()
+        late = h["td_ratio"][-n_blocks:].mean()
+        assert late < 0.85 * peak, (seed, peak, late)
+        assert h["cosine"][-n_blocks:].max() < 0  # settled: the terms cancel
+        if rule == "rls":
+            assert h["cosine"][0] > 0.2, (seed, h["cosine"][0])
