@@ -1,0 +1,160 @@
+"""The echo-state reservoir (sklearn_itds._reservoir) against plain numpy.
+
+Spectral radii are checked with a dense ``np.linalg.eigvals``, states with a
+naive per-sample loop of the leaky-tanh equation written here.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from sklearn_itds import _reservoir
+from sklearn_itds._reservoir import Reservoir, spawn_streams
+
+
+def _make(n_inputs=3, N=40, seed=0, **kw):
+    params = dict(spectral_radius=0.9, density=0.1, leak_rate=0.5,
+                  input_scaling=0.5, bias_scaling=0.2)
+    params.update(kw)
+    return Reservoir(n_inputs, N, random_state=seed, **params)
+
+
+def naive_states(res, U, n_steps):
+    """x(t+1) = (1-a) x(t) + a tanh(u(t) W_in + x(t) W + bias), per sample."""
+    a = res.leak_rate
+    U = np.asarray(U)
+    out = []
+    for u in U:
+        seq = u if U.ndim == 3 else [u] * n_steps
+        x = np.zeros(res.n_reservoir)
+        states = []
+        for u_t in seq:
+            pre = u_t @ res.W_in + x @ res.W + res.bias
+            x = (1 - a) * x + a * np.tanh(pre)
+            states.append(x)
+        out.append(states)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("N, rho", [(30, 0.9), (120, 1.3), (200, 0.5)])
+def test_spectral_radius_is_the_requested_one(N, rho):
+    res = _make(N=N, spectral_radius=rho, density=0.2)
+    assert np.max(np.abs(np.linalg.eigvals(res.W))) == pytest.approx(rho, rel=1e-9)
+
+
+def test_spectral_radius_on_the_sparse_eigensolver_path(monkeypatch):
+    monkeypatch.setattr(_reservoir, "_DENSE_EIG_MAX", 10)  # force ARPACK
+    res = _make(N=150, spectral_radius=1.1, density=0.1)
+    assert np.max(np.abs(np.linalg.eigvals(res.W))) == pytest.approx(1.1, rel=1e-4)
+
+
+def test_zero_spectral_radius_gives_zero_recurrent_weights():
+    assert not _make(spectral_radius=0.0).W.any()
+
+
+@pytest.mark.parametrize("density", [0.05, 0.1, 0.5, 1.0])
+def test_density(density):
+    N = 100
+    res = _make(N=N, density=density)
+    assert np.count_nonzero(res.W) / N**2 == pytest.approx(density, abs=0.005)
+
+
+def test_weight_ranges_and_shapes():
+    res = _make(n_inputs=4, N=60, input_scaling=0.3, bias_scaling=0.7,
+                n_feedback=2, feedback_scaling=1.5)
+    assert res.W.shape == (60, 60) and res.W_in.shape == (4, 60)
+    assert res.bias.shape == (60,) and res.W_fb.shape == (2, 60)
+    assert np.abs(res.W_in).max() <= 0.3 and np.abs(res.W_in).max() > 0.2
+    assert np.abs(res.bias).max() <= 0.7 and np.abs(res.bias).max() > 0.5
+    assert np.abs(res.W_fb).max() <= 1.5 and np.abs(res.W_fb).max() > 1.0
+    assert _make().W_fb is None
+
+
+def test_independent_random_streams():
+    a = _make(n_inputs=2, seed=3)
+    b = _make(n_inputs=7, seed=3)  # more inputs: recurrent weights and biases unchanged
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.bias, b.bias)
+    c = _make(n_inputs=2, seed=3, n_feedback=3)  # feedback: nothing else changes
+    np.testing.assert_array_equal(a.W, c.W)
+    np.testing.assert_array_equal(a.W_in, c.W_in)
+    np.testing.assert_array_equal(a.bias, c.bias)
+    d = _make(n_inputs=2, seed=3)  # same seed: identical
+    for name in ("W", "W_in", "bias"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(d, name))
+    e = _make(n_inputs=2, seed=4)
+    assert not np.array_equal(a.W, e.W) and not np.array_equal(a.W_in, e.W_in)
+    # A RandomState instance is accepted and consumed like the seed.
+    f = _make(n_inputs=2, seed=np.random.RandomState(3))
+    np.testing.assert_array_equal(a.W, f.W)
+
+
+def test_spawn_streams_are_reproducible_and_distinct():
+    s1 = [rng.rand(5) for rng in spawn_streams(0, 3)]
+    s2 = [rng.rand(5) for rng in spawn_streams(0, 3)]
+    np.testing.assert_array_equal(s1, s2)
+    assert not np.array_equal(s1[0], s1[1])
+
+
+@pytest.mark.parametrize("leak_rate", [0.3, 1.0])
+@pytest.mark.parametrize("learn_steps", [1, 3, 6])
+def test_run_trials_equals_the_naive_loop(leak_rate, learn_steps):
+    rng = np.random.RandomState(0)
+    res = _make(n_inputs=3, N=30, leak_rate=leak_rate, spectral_radius=1.2)
+    U = rng.standard_normal((5, 3))
+    states = res.run_trials(U, 6, learn_steps)
+    assert states.shape == (5, learn_steps, 30)
+    expected = naive_states(res, U, 6)[:, 6 - learn_steps:]
+    np.testing.assert_allclose(states, expected, rtol=1e-12, atol=1e-14)
+    # Sequences (3-D input): one input per step.
+    U3 = rng.standard_normal((4, 7, 3))
+    states3 = res.run_trials(U3, 999, learn_steps)  # n_steps is ignored
+    expected3 = naive_states(res, U3, None)[:, 7 - learn_steps:]
+    np.testing.assert_allclose(states3, expected3, rtol=1e-12, atol=1e-14)
+
+
+def test_static_input_equals_a_sequence_of_the_repeated_row():
+    rng = np.random.RandomState(1)
+    res = _make(n_inputs=4, N=25)
+    U = rng.standard_normal((6, 4))
+    U3 = np.repeat(U[:, None, :], 5, axis=1)
+    np.testing.assert_allclose(res.run_trials(U, 5, 5), res.run_trials(U3, 5, 5),
+                               rtol=1e-14, atol=0)
+
+
+def test_sparse_input_drive_equals_dense():
+    rng = np.random.RandomState(2)
+    res = _make(n_inputs=5, N=20)
+    U = rng.standard_normal((4, 5)) * (rng.rand(4, 5) < 0.5)
+    np.testing.assert_allclose(res.drive(sparse.csr_matrix(U)), res.drive(U),
+                               rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("density", [0.05, 0.2, 0.6])
+def test_single_state_sparse_path_equals_the_dense_product(density):
+    rng = np.random.RandomState(3)
+    res = _make(N=80, density=density)
+    x = rng.standard_normal(80)
+    np.testing.assert_allclose(res.recurrent(x), x @ res.W, rtol=1e-12, atol=1e-14)
+    assert (res._W_sparse_T is not None) == (density <= 0.2)  # the CSR cache is used
+    drive = res.drive(rng.standard_normal(3))
+    batch = np.vstack([x, x])
+    np.testing.assert_allclose(res.step(x, drive), res.step(batch, drive)[0],
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_pickling_drops_the_cache_and_still_works():
+    rng = np.random.RandomState(4)
+    res = _make(N=50, density=0.1)
+    x = rng.standard_normal(50)
+    before = res.recurrent(x)
+    assert res._W_sparse_T is not None
+    clone = pickle.loads(pickle.dumps(res))
+    assert clone._W_sparse_T is None
+    assert res._W_sparse_T is not None  # the original keeps its cache
+    np.testing.assert_array_equal(clone.W, res.W)
+    np.testing.assert_allclose(clone.recurrent(x), before, rtol=1e-14)
+    U = rng.standard_normal((3, 3))
+    np.testing.assert_array_equal(clone.run_trials(U, 4, 2), res.run_trials(U, 4, 2))
