@@ -4,6 +4,18 @@
 ``td_gain=0`` ablations and standard scikit-learn classifiers on
 ``load_digits`` with a fraction of the training labels replaced by a wrong
 class, and prints clean test accuracy as mean +- std over seeds.
+
+Options extend it:
+
+- ``--task NAME`` (or ``all``) compares, on a task of
+  :mod:`sklearn_itds.datasets`, the iTDS estimator, its ``td_gain=0``
+  ablation and standard peers, reporting final score and learning speed
+  (see :mod:`sklearn_itds._compare_tasks`);
+- ``--perturbation noise|rotation|counter|fgsm`` scores the models against a
+  grid of perturbation levels with
+  :func:`sklearn_itds.robustness.robustness_curve`;
+- ``--plot FILE`` writes a figure (needs the ``plot`` extra, matplotlib);
+- ``--scheduler ADDRESS`` runs the fits on a dask.distributed cluster.
 """
 
 import argparse
@@ -84,23 +96,228 @@ def format_table(records, title):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    """Entry point of the ``sklearn-itds`` console script."""
+PERTURBATION_LEVELS = {
+    "noise": [0.0, 0.1, 0.2, 0.3, 0.5],  # sigma, inputs in [0, 1]
+    "rotation": [0.0, 10.0, 20.0, 30.0, 45.0],  # degrees
+    "counter": [0.0, 0.1, 0.2, 0.3, 0.4],  # fraction of training labels replaced
+    "fgsm": [0.0, 0.02, 0.05, 0.1, 0.2],  # eps, inputs in [0, 1]
+}
+IMAGE_SHAPES = {"digits": (8, 8)}
+
+
+def format_task_table(records, threshold, rows, title):
+    """A plain-text table of final score, learning speed and fit time per estimator."""
+    metric, unit = records[0]["metric"], records[0]["unit"]
+    width = max(len(r[0]) for r in rows)
+    head = (f"{'estimator':<{width}}  {metric + ' (mean +- std)':>24}  "
+            f"{unit + 's to threshold':>24}  {'time [s]':>8}")
+    lines = [title, f"learning speed: first {unit} with {metric} "
+                    f"{'>=' if metric == 'accuracy' else '<='} {threshold:.4g}", head,
+             "-" * len(head)]
+    for name, mean, std, speed, fit_time in rows:
+        lines.append(f"{name:<{width}}  {mean:>14.4f} +- {std:.4f}  {speed:>24}  "
+                     f"{fit_time:>8.2f}")
+    return "\n".join(lines)
+
+
+def format_curve_table(records, title):
+    """Score (mean +- std over seeds) per estimator (rows) and level (columns)."""
+    names = list(dict.fromkeys(r["estimator"] for r in records))
+    levels = sorted({r["level"] for r in records})
+    width = max(len(n) for n in names)
+    head = f"{'estimator':<{width}}" + "".join(f"  {f'{lv:g}':>15}" for lv in levels)
+    lines = [title, head, "-" * len(head)]
+    for name in names:
+        cells = []
+        for lv in levels:
+            s = [r["score"] for r in records if r["estimator"] == name and r["level"] == lv]
+            cells.append(f"  {np.mean(s):>6.3f} +- {np.std(s):.3f}")
+        lines.append(f"{name:<{width}}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def perturbation_models(task_name, quick=False):
+    """Estimators of a robustness comparison on a classification task."""
+    from ._compare_tasks import task_models
+    from .datasets import load_task
+
+    if task_name == "digits":
+        return default_models(quick)
+    epochs, models = task_models(load_task(task_name, random_state=0), quick)
+    for model in models.values():
+        final = model[-1] if hasattr(model, "steps") else model
+        if "max_iter" in final.get_params() and not isinstance(final, LogisticRegression):
+            final.set_params(max_iter=epochs)
+    return models
+
+
+def run_perturbation(task_name, perturbation, seeds, n_jobs, quick):
+    """Records of :func:`~sklearn_itds.robustness.robustness_curve` on a task."""
+    from .datasets import load_task
+    from .robustness import robustness_curve
+
+    task = load_task(task_name, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # fgsm skips models, said below
+        return robustness_curve(
+            perturbation_models(task_name, quick), task.X, task.y,
+            perturbation=perturbation, levels=PERTURBATION_LEVELS[perturbation],
+            n_seeds=seeds, n_jobs=n_jobs, random_state=0,
+            image_shape=IMAGE_SHAPES.get(task_name, (8, 8)))
+
+
+def _parser():
+    from .datasets import list_tasks
+
     parser = argparse.ArgumentParser(prog="sklearn-itds", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    cmp = sub.add_parser("compare", help="iTDS vs ablations vs scikit-learn on noisy labels")
+    cmp = sub.add_parser(
+        "compare", help="iTDS vs ablations vs scikit-learn (default: digits, noisy labels)",
+        description="Without --task or --perturbation: load_digits with --noise of the "
+                    "training labels replaced by a wrong class (default 0.3).")
+    cmp.add_argument("--task", metavar="NAME|all", choices=list_tasks() + ["all"],
+                     help="a task of sklearn_itds.datasets (one of: "
+                          f"{', '.join(list_tasks())}), or all")
+    cmp.add_argument("--perturbation", choices=list(PERTURBATION_LEVELS),
+                     help="score against a grid of perturbation levels (classification "
+                          "tasks; default task digits)")
     cmp.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
-    cmp.add_argument("--noise", type=float, default=0.3,
-                     help="fraction of training labels replaced (default 0.3)")
-    cmp.add_argument("--jobs", type=int, default=1, help="parallel jobs (joblib)")
+    cmp.add_argument("--noise", type=float, default=None,
+                     help="fraction of training labels replaced (default 0.3 for the "
+                          "default run, 0 with --task)")
+    cmp.add_argument("--jobs", type=int, default=None,
+                     help="parallel jobs (joblib; default 1, or all workers with "
+                          "--scheduler)")
     cmp.add_argument("--quick", action="store_true", help="smaller models, fewer epochs")
-    args = parser.parse_args(argv)
+    cmp.add_argument("--plot", metavar="FILE",
+                     help="write a figure (PNG, PDF, SVG; needs matplotlib: "
+                          'pip install "sklearn-itds[plot]")')
+    cmp.add_argument("--scheduler", metavar="ADDRESS",
+                     help="dask.distributed scheduler to run the fits on (workers need "
+                          "sklearn-itds installed)")
+    return parser
+
+
+def _check_args(parser, args):
+    from .datasets import load_task
+    from ._compare_tasks import CLASSIFICATION_KINDS
+
     if args.seeds < 1:
         parser.error("--seeds must be >= 1")
-    if not 0 <= args.noise < 1:
+    if args.noise is not None and not 0 <= args.noise < 1:
         parser.error("--noise must be in [0, 1)")
-    records = compare(args.seeds, args.noise, args.jobs, args.quick)
-    title = (f"load_digits, {args.noise:.0%} of training labels replaced by a wrong "
+    if args.jobs is not None and args.jobs == 0:
+        parser.error("--jobs must be a positive number or negative (joblib), not 0")
+    if args.perturbation:
+        if args.noise is not None:
+            parser.error("--noise cannot be combined with --perturbation (use "
+                         "--perturbation counter for label noise)")
+        if args.task == "all":
+            parser.error("--perturbation needs one classification task, not all")
+        task = args.task or "digits"
+        if load_task(task, random_state=0).kind != "classification":
+            parser.error(f"--perturbation needs a classification task with 2-D inputs; "
+                         f"{task!r} is not one")
+        if args.perturbation == "rotation" and task not in IMAGE_SHAPES:
+            parser.error(f"--perturbation rotation needs image inputs: use --task "
+                         f"{' or '.join(IMAGE_SHAPES)}")
+    if args.noise and args.task and args.task != "all" and load_task(
+            args.task, random_state=0).kind not in CLASSIFICATION_KINDS:
+        parser.error(f"--noise applies to classification tasks; {args.task!r} is not one")
+
+
+def _plot_file(path, task, several):
+    if not several:
+        return path
+    from pathlib import Path
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}_{task}{p.suffix or '.png'}"))
+
+
+def _run(args, n_jobs):
+    from . import _cli_plots
+    from ._compare_tasks import run_task, summarize
+    from .datasets import list_tasks
+
+    if args.perturbation:
+        task = args.task or "digits"
+        records = run_perturbation(task, args.perturbation, args.seeds, n_jobs,
+                                   args.quick)
+        print(format_curve_table(
+            records, f"{task}: test {'accuracy'} under perturbation "
+                     f"{args.perturbation!r} (columns: level), mean +- std over "
+                     f"{args.seeds} seed(s)"))
+        if args.perturbation == "fgsm":
+            print("(fgsm: only models that give input gradients are listed)")
+        if args.plot:
+            _cli_plots.plot_levels(records, args.plot, f"{task}: {args.perturbation}")
+        return
+    if args.task:
+        tasks = list_tasks() if args.task == "all" else [args.task]
+        for name in tasks:
+            start = time.perf_counter()
+            records = run_task(name, args.seeds, args.quick, n_jobs, args.noise or 0.0)
+            rows, threshold = summarize(records)
+            noise = f", {args.noise:.0%} of training labels replaced" if args.noise else ""
+            print(format_task_table(
+                records, threshold, rows,
+                f"task {name}: held-out {records[0]['metric']}{noise}, over "
+                f"{args.seeds} seed(s) ({time.perf_counter() - start:.0f} s)"))
+            print()
+            if args.plot:
+                _cli_plots.plot_curves(records, _plot_file(args.plot, name, len(tasks) > 1),
+                                       f"{name}", threshold)
+        return
+    noise = 0.3 if args.noise is None else args.noise
+    records = compare(args.seeds, noise, n_jobs, args.quick)
+    title = (f"load_digits, {noise:.0%} of training labels replaced by a wrong "
              f"class; clean test accuracy over {args.seeds} seed(s)")
     print(format_table(records, title))
+    if args.plot:
+        _cli_plots.plot_bars(records, args.plot, title)
+
+
+def main(argv=None):
+    """Entry point of the ``sklearn-itds`` console script."""
+    import contextlib
+    import sys
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print('--plot needs matplotlib: pip install "sklearn-itds[plot]"',
+                  file=sys.stderr)
+            return 1
+    n_jobs = args.jobs if args.jobs is not None else 1
+    backend = contextlib.nullcontext()
+    client = None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            print('--scheduler needs dask.distributed: pip install '
+                  '"sklearn-itds[distributed]"', file=sys.stderr)
+            return 1
+        try:
+            client = Client(args.scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            print(f"Cannot connect to the dask scheduler at {args.scheduler}: {exc}",
+                  file=sys.stderr)
+            return 1
+        import joblib
+        backend = joblib.parallel_backend("dask")
+        n_jobs = args.jobs if args.jobs is not None else -1
+    try:
+        with backend:
+            _run(args, n_jobs)
+    finally:
+        if client is not None:
+            client.close()
+    if args.plot:
+        print(f"figure written to {args.plot}" if not args.task == "all" else
+              f"figures written next to {args.plot}")
     return 0

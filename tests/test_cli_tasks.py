@@ -1,0 +1,180 @@
+"""``sklearn-itds compare --task/--perturbation/--plot/--scheduler`` (tiny runs)."""
+
+import contextlib
+import io
+import re
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_itds import ITDSReservoirRegressor, cli
+from sklearn_itds._compare_tasks import (RIDGE_PEER, _classification_unit, nrmse,
+                                         run_task, summarize, task_models)
+from sklearn_itds.datasets import load_task
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def xor_records():
+    return run_task("xor", seeds=1, quick=True)
+
+
+def test_task_option_prints_a_table_and_writes_a_png(tmp_path):
+    path = tmp_path / "xor.png"
+    code, out, _ = _main(["compare", "--task", "xor", "--quick", "--seeds", "1",
+                          "--plot", str(path)])
+    assert code == 0
+    for name in ("ITDSMLPClassifier", "ITDSMLPClassifier (td_gain=0)", "MLPClassifier",
+                 "LogisticRegression"):
+        assert re.search(rf"^{re.escape(name)}\s+\d\.\d{{4}} \+- 0\.0000", out, re.M), name
+    assert "epochs to threshold" in out and "task xor" in out
+    assert path.read_bytes()[:8] == PNG
+
+
+def test_classification_records(xor_records):
+    records = xor_records
+    assert [r["estimator"] for r in records] == [
+        "ITDSMLPClassifier", "ITDSMLPClassifier (td_gain=0)", "MLPClassifier",
+        "LogisticRegression"]
+    task = load_task("xor", random_state=0)
+    X_tr, X_te, y_tr, y_te = train_test_split(task.X, task.y, test_size=0.3,
+                                              random_state=0, stratify=task.y)
+    # the logistic peer is an independent fit on the same split
+    logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    assert records[3]["score"] == logreg.fit(X_tr, y_tr).score(X_te, y_te)
+    assert records[3]["curve"] == [records[3]["score"]]
+    assert records[1]["checkpoints"] == list(range(1, 61))
+
+
+def test_mlp_ablation_is_sklearns_mlp_fed_the_same_epochs():
+    # multiclass (sklearn uses a single logistic unit for two classes)
+    options = {"n_class": 3}
+    _, models = task_models(load_task("digits", **options), quick=True)
+    name = "ITDSMLPClassifier (td_gain=0)"
+    ablation = _classification_unit("digits", name, models[name], 0, 15, 0.0, options)
+    task = load_task("digits", random_state=0, **options)
+    X_tr, X_te, y_tr, y_te = train_test_split(task.X, task.y, test_size=0.3,
+                                              random_state=0, stratify=task.y)
+    mlp = MLPClassifier(shuffle=False, random_state=0)
+    rng, curve = np.random.RandomState(0), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in ablation["checkpoints"]:
+            order = rng.permutation(len(y_tr))
+            mlp.partial_fit(X_tr[order], y_tr[order], classes=[0, 1, 2])
+            curve.append(mlp.score(X_te, y_te))
+    np.testing.assert_allclose(ablation["curve"], curve)
+    assert len(curve) == 15
+
+
+def test_summary_speed_is_the_first_epoch_reaching_the_threshold():
+    records = [{"estimator": "a", "metric": "accuracy", "score": c[-1], "curve": c,
+                "checkpoints": [1, 2, 3], "fit_time": 0.0}
+               for c in ([0.5, 0.95, 1.0], [0.2, 0.5, 0.96])]
+    records.append({"estimator": "b", "metric": "accuracy", "score": 0.4,
+                    "curve": [0.1, 0.2, 0.4], "checkpoints": [1, 2, 3], "fit_time": 0})
+    rows, threshold = summarize(records)
+    assert threshold == pytest.approx(0.95 * 0.98)
+    assert rows[0][:4] == ("a", pytest.approx(0.98), pytest.approx(0.02),
+                           "2.5 +- 0.5 (2/2)")
+    assert rows[1][3] == "never (0/1)"
+
+
+def test_time_series_records_match_independent_fits():
+    options = {"n_steps": 700}
+    records = run_task("mackey_glass", seeds=1, quick=True, **options)
+    by_name = {r["estimator"]: r for r in records}
+    assert set(by_name) == {"ITDSReservoirRegressor",
+                            "ITDSReservoirRegressor (td_gain=0)", RIDGE_PEER}
+    task = load_task("mackey_glass", random_state=0, **options)
+    n = task.n_train
+    ablation = by_name["ITDSReservoirRegressor (td_gain=0)"]
+    assert ablation["checkpoints"][-1] == n and ablation["metric"] == "NRMSE"
+    # chunked partial_fit in the CLI == one fit on the training rows
+    model = ITDSReservoirRegressor(n_reservoir=100, washout=100, td_gain=0.0,
+                                   random_state=0).fit(task.X[:n], task.y[:n])
+    expected = nrmse(task.y[n:], model.predict(task.X[n:]))
+    assert ablation["score"] == pytest.approx(expected, rel=1e-6)
+    # the ridge peer on the same states is close to the RLS (= ridge) ablation
+    assert by_name[RIDGE_PEER]["score"] == pytest.approx(expected, rel=0.1)
+    assert expected < 0.1
+
+
+def test_generation_task_runs(tmp_path):
+    path = tmp_path / "g.png"
+    code, out, _ = _main(["compare", "--task", "sines4", "--quick", "--seeds", "1",
+                          "--plot", str(path)])
+    assert code == 0 and "NRMSE" in out and "steps to threshold" in out
+    assert RIDGE_PEER in out
+    assert path.read_bytes()[:8] == PNG
+
+
+def test_perturbation_option(tmp_path):
+    path = tmp_path / "levels.png"
+    code, out, _ = _main(["compare", "--task", "xor", "--perturbation", "noise",
+                          "--quick", "--seeds", "1", "--plot", str(path)])
+    assert code == 0
+    head = [line for line in out.splitlines() if line.startswith("estimator")][0]
+    assert head.split()[1:] == ["0", "0.1", "0.2", "0.3", "0.5"]
+    row = [line for line in out.splitlines() if line.startswith("LogisticRegression")][0]
+    assert len(re.findall(r"\d\.\d{3} \+- \d\.\d{3}", row)) == 5
+    assert path.read_bytes()[:8] == PNG
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--task", "nope"], "invalid choice"),
+    (["--perturbation", "rotation", "--task", "xor"], "image inputs"),
+    (["--perturbation", "noise", "--task", "sines4"], "classification task"),
+    (["--perturbation", "noise", "--task", "all"], "not all"),
+    (["--perturbation", "noise", "--noise", "0.1"], "--noise"),
+    (["--perturbation", "blur"], "invalid choice"),
+    (["--task", "narma10", "--noise", "0.2"], "classification"),
+    (["--jobs", "0"], "--jobs"),
+])
+def test_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["compare", *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_plot_without_matplotlib_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    code, out, err = _main(["compare", "--task", "xor", "--quick", "--seeds", "1",
+                            "--plot", str(tmp_path / "x.png")])
+    assert code == 1 and out == ""
+    assert 'pip install "sklearn-itds[plot]"' in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_scheduler_without_dask_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    code, _, err = _main(["compare", "--task", "xor", "--seeds", "1",
+                          "--scheduler", "tcp://127.0.0.1:8786"])
+    assert code == 1 and "sklearn-itds[distributed]" in err
+
+
+def test_scheduler_runs_on_a_dask_cluster(xor_records):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
+                                  dashboard_address=None) as cluster:
+        code, out, _ = _main(["compare", "--task", "xor", "--quick", "--seeds", "1",
+                              "--scheduler", cluster.scheduler_address])
+    assert code == 0
+    for r in xor_records:  # same numbers as the local run
+        assert re.search(rf"^{re.escape(r['estimator'])}\s+{r['score']:.4f} ", out, re.M)
