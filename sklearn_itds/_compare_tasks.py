@@ -40,7 +40,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from . import ITDSMLPClassifier, ITDSReservoirClassifier, ITDSReservoirRegressor
 from .datasets import load_task
-from .robustness import corrupt_labels
+from .robustness import _seeded, corrupt_labels
 
 __all__ = ["CLASSIFICATION_KINDS", "nrmse", "run_task", "summarize", "task_models"]
 
@@ -63,10 +63,6 @@ def _flatten(X):
     """Sequences (n, T, F) to rows (n, T * F), for the static peers."""
     X = np.asarray(X)
     return X.reshape(len(X), -1)
-
-
-def _washout(task, quick):
-    return min(100, task.n_train // 5)
 
 
 def task_models(task, quick=False):
@@ -92,19 +88,13 @@ def task_models(task, quick=False):
         }
     params = dict(task.estimator_params)
     params.setdefault("n_reservoir", 100 if quick else 300)
-    params.setdefault("washout", _washout(task, quick))
+    params.setdefault("washout", min(100, task.n_train // 5))
     itds = ITDSReservoirRegressor(**params)
     return None, {
         "ITDSReservoirRegressor": itds,
         "ITDSReservoirRegressor (td_gain=0)": clone(itds).set_params(td_gain=0.0),
         RIDGE_PEER: itds,  # the peer reads its reservoir parameters from it
     }
-
-
-def _seeded(model, seed):
-    model = clone(model)
-    return model.set_params(**{k: seed for k in model.get_params()
-                               if k == "random_state" or k.endswith("__random_state")})
 
 
 # -- classification -----------------------------------------------------------------
@@ -173,7 +163,7 @@ def _teacher_states(res, X, Y):
     return S
 
 
-def _ridge_series(params, task, ks, n_test, seed):
+def _ridge_series(params, task, ks, n_test):
     """The ridge echo-state peer: same reservoir, Ridge readout, per checkpoint."""
     shell = ITDSReservoirRegressor(**params)
     Y = np.asarray(task.y, dtype=float).reshape(len(task.y), -1)
@@ -200,7 +190,7 @@ def _ridge_series(params, task, ks, n_test, seed):
     return curve
 
 
-def _series_unit(task_name, name, model, seed, noise, options):
+def _series_unit(task_name, name, model, seed, options):
     task = load_task(task_name, random_state=seed, **options)
     n_test = len(task.y) - task.n_train
     model = _seeded(model, seed)
@@ -209,7 +199,7 @@ def _series_unit(task_name, name, model, seed, noise, options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if name == RIDGE_PEER:
-            curve = _ridge_series(model.get_params(), task, ks, n_test, seed)
+            curve = _ridge_series(model.get_params(), task, ks, n_test)
         else:
             curve = _itds_series(model, task, ks, n_test)
     return {"task": task_name, "estimator": name, "seed": seed, "metric": "NRMSE",
@@ -234,7 +224,7 @@ def run_task(task_name, seeds=3, quick=False, n_jobs=1, noise=0.0, **options):
                                               noise, options)
                 for seed in range(seeds) for name, model in models.items())
     else:
-        jobs = (delayed(_series_unit)(task_name, name, model, seed, noise, options)
+        jobs = (delayed(_series_unit)(task_name, name, model, seed, options)
                 for seed in range(seeds) for name, model in models.items())
     return Parallel(n_jobs=n_jobs)(jobs)
 
