@@ -101,13 +101,18 @@ class Reservoir:
     def recurrent(self, X):
         """``X W`` for one state (1-D) or a batch of states (2-D).
 
-        A single state uses a CSR copy of ``W`` when it is sparse enough to be
-        faster than a dense product; batches use the dense BLAS product.
+        When ``W`` is sparse enough (``density <= 0.2``) a CSR copy of its
+        transpose is used, for single states and batches alike: at density 0.1
+        and N=1000 a batch of 256 states takes about a quarter of the time of
+        the dense BLAS product (see ``docs/performance.rst``). The result equals
+        the dense product up to the order of summation.
         """
-        if X.ndim == 1 and self.density <= 0.2:
+        if self.density <= 0.2:
             if self._W_sparse_T is None:
                 self._W_sparse_T = sparse.csr_matrix(self.W.T)
-            return self._W_sparse_T @ X
+            if X.ndim == 1:
+                return self._W_sparse_T @ X
+            return (self._W_sparse_T @ X.T).T
         return X @ self.W
 
     def step(self, x, drive):
