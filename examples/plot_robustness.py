@@ -32,7 +32,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -63,9 +62,19 @@ records = []
 for perturbation, levels in LEVELS.items():
     records += robustness_curve(estimators, X, y, perturbation=perturbation,
                                 levels=levels, n_seeds=N_SEEDS, n_jobs=1)
-table = pd.DataFrame(records)
-summary = table.groupby(["perturbation", "estimator", "level"])["score"].agg(["mean", "std"])
-print(summary.round(3).to_string())
+
+
+def scores(perturbation, name, level=None):
+    """Scores of the records matching ``perturbation``, ``name`` (and ``level``)."""
+    return np.array([r["score"] for r in records if r["perturbation"] == perturbation
+                     and r["estimator"] == name and (level is None or r["level"] == level)])
+
+
+for perturbation, levels in LEVELS.items():
+    for name in estimators:
+        means = [scores(perturbation, name, level).mean() if scores(
+            perturbation, name, level).size else np.nan for level in levels]
+        print(f"{perturbation:9s} {name:24s}", " ".join(f"{m:.3f}" for m in means))
 
 # %%
 # Test accuracy against perturbation strength (mean, and +/- std over seeds).
@@ -76,15 +85,13 @@ styles = {"iTDS MLP (td_gain=2)": ("tab:blue", "o", "-"),
           "same, td_gain=0": ("tab:gray", "s", "--"),
           "sklearn MLPClassifier": ("tab:orange", "^", ":"),
           "LogisticRegression": ("tab:green", "D", "-.")}
-for ax, perturbation in zip(axes, LEVELS):
-    part = table[table["perturbation"] == perturbation]
+for ax, (perturbation, levels) in zip(axes, LEVELS.items()):
     for name, (color, marker, ls) in styles.items():
-        rows = part[part["estimator"] == name]
-        if rows.empty:      # skipped, e.g. no input gradient for FGSM
+        if scores(perturbation, name).size == 0:   # skipped: no input gradient
             continue
-        stats = rows.groupby("level")["score"].agg(["mean", "std"]).fillna(0.0)
-        ax.errorbar(stats.index, stats["mean"], stats["std"], color=color, marker=marker,
-                    ls=ls, capsize=3, label=name)
+        per_level = [scores(perturbation, name, level) for level in levels]
+        ax.errorbar(levels, [v.mean() for v in per_level], [v.std() for v in per_level],
+                    color=color, marker=marker, ls=ls, capsize=3, label=name)
     ax.set_title(perturbation)
     ax.set_xlabel(titles[perturbation])
     ax.grid(alpha=0.3)
