@@ -23,7 +23,8 @@ For every task of :mod:`sklearn_itds.datasets`:
 
 Learning speed is the first checkpoint (epoch or training step) at which a
 model's score reaches a common threshold: 95 % of the best mean final
-accuracy among the compared models, or 1.5 times the best mean final NRMSE.
+accuracy among the compared models, or 1.5 times the best mean final NRMSE
+but at most 0.5 (``NRMSE_CAP``; a model above it has not learned the series).
 """
 
 import time
@@ -47,6 +48,7 @@ __all__ = ["CLASSIFICATION_KINDS", "nrmse", "run_task", "summarize", "task_model
 CLASSIFICATION_KINDS = ("classification", "sequence_classification")
 N_CHECKPOINTS = 10
 RIDGE_PEER = "ridge ESN (sklearn Ridge, same reservoir)"
+NRMSE_CAP = 0.5  # an NRMSE above this has not learned the series
 
 
 def nrmse(y_true, y_pred):
@@ -248,7 +250,7 @@ def summarize(records):
     means = {n: float(np.mean(v)) for n, v in finals.items()}
     finite = [m for m in means.values() if np.isfinite(m)]
     best = (max(finite) if higher else min(finite)) if finite else np.nan
-    threshold = 0.95 * best if higher else 1.5 * best
+    threshold = 0.95 * best if higher else min(1.5 * best, NRMSE_CAP)
     rows = []
     for n in names:
         mine = [r for r in records if r["estimator"] == n]

@@ -93,6 +93,11 @@ def test_summary_speed_is_the_first_epoch_reaching_the_threshold():
     assert rows[0][:4] == ("a", pytest.approx(0.98), pytest.approx(0.02),
                            "2.5 +- 0.5 (2/2)")
     assert rows[1][3] == "never (0/1)"
+    for r in records:
+        r["metric"] = "NRMSE"
+    assert summarize(records)[1] == pytest.approx(0.5)  # 1.5 * 0.98, capped
+    records[2]["score"] = 0.2
+    assert summarize(records[2:])[1] == pytest.approx(1.5 * 0.2)
 
 
 def test_time_series_records_match_independent_fits():
