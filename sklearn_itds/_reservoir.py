@@ -95,8 +95,10 @@ class Reservoir:
     def drive(self, U):
         """Input drive ``U W_in + bias`` (works for 2-D, 3-D or sparse ``U``)."""
         if sparse.issparse(U):
-            return np.asarray(U @ self.W_in) + self.bias
-        return U @ self.W_in + self.bias
+            drive = np.asarray(U @ self.W_in) + self.bias
+        else:
+            drive = U @ self.W_in + self.bias
+        return drive.astype(self.W.dtype, copy=False)
 
     def recurrent(self, X):
         """``X W`` for one state (1-D) or a batch of states (2-D).

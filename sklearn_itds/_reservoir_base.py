@@ -22,6 +22,7 @@ class ReservoirMixin:
         check_params(self, {**COMMON, **RESERVOIR, **(extra or {})})
         check_option(self.learning_rule, "learning_rule", _LEARNING_RULES)
         check_bool(self.feedback_split, "feedback_split")
+        check_dtype(self.dtype)
 
     def _build(self, n_inputs, n_outputs, n_feedback=0):
         """Set ``reservoir_`` and ``readout_`` and return the shuffle stream.
@@ -30,7 +31,7 @@ class ReservoirMixin:
         the readout mask and the sample order.
         """
         res_rng, mask_rng, order_rng = spawn_streams(self.random_state, 3)
-        dtype = np.dtype(getattr(self, "dtype", np.float64))
+        dtype = check_dtype(self.dtype)
         self.reservoir_ = Reservoir(
             n_inputs,
             self.n_reservoir,
@@ -67,6 +68,19 @@ class ReservoirMixin:
         if self.verbose:
             print(f"Iteration {epoch}, loss = {self.loss_curve_[-1]:.8f}, "
                   f"{history.describe_last()}")
+
+
+def check_dtype(dtype):
+    """The numpy dtype named by ``dtype``; float32 and float64 only."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be np.float64 or np.float32 (or their names), "
+                        f"got {dtype!r}.") from None
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"dtype={dtype!r} is not supported; use np.float64 "
+                         f"(default) or np.float32.")
+    return dt
 
 
 def with_bias(S):

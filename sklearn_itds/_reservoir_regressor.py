@@ -98,6 +98,12 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         Seeds independent streams for the reservoir weights and the mask.
     verbose : int, default=0
         Print one progress line per pass.
+    dtype : {"float64", "float32"} or numpy dtype, default=np.float64
+        Floating-point type of the reservoir, the readout and the RLS matrix ``P``. float32
+        halves the memory traffic of the per-step updates (the RLS update reads and writes ``P`` at every learning step); results
+        agree with float64 to single precision (see ``tests/test_dtype.py``).
+        With RLS in float32 keep ``rls_alpha`` moderate (e.g. >= 1e-2): a
+        huge initial ``P`` loses the small corrections to rounding.
 
     Attributes
     ----------
@@ -161,7 +167,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
                  washout=0, update_every=1, output_feedback=False,
                  feedback_scaling=1.0, teacher_forcing=False, td_gain=0.01,
                  td_timescale=1.0, feedback_split=False, readout_sparsity=0.0,
-                 max_iter=1, random_state=None, verbose=0):
+                 max_iter=1, random_state=None, verbose=0, dtype=np.float64):
         self.n_reservoir = n_reservoir
         self.spectral_radius = spectral_radius
         self.density = density
@@ -183,6 +189,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.verbose = verbose
+        self.dtype = dtype
 
     # -- validation ----------------------------------------------------------------
     def _check_params(self):
@@ -327,7 +334,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         W = readout.W
         r = np.ones(N + 1, dtype=W.dtype)
         Z = np.empty((X.shape[0], self.n_outputs_))
-        y_prev = np.array(y_prev, dtype=float)
+        y_prev = np.array(y_prev, dtype=W.dtype)
         for chunk in gen_batches(X.shape[0], _CHUNK):
             drive = res.drive(X[chunk])
             if feedback and forced:
