@@ -133,14 +133,13 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
     >>> from sklearn_itds import ITDSReservoirClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = make_pipeline(StandardScaler(),
-    ...                     ITDSReservoirClassifier(n_reservoir=100, random_state=0))
-    >>> clf.fit(X, y).score(X, y) > 0.9
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = ITDSReservoirClassifier(n_reservoir=200, max_iter=5, random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.85
     True
     """
 
