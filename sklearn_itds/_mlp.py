@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state, gen_batches, shuffle
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _mlp_base as base
-from ._itds import SoftmaxEcho, TDHistory, make_sparsity_mask, split_error
+from ._itds import SoftmaxEcho, TDHistory, make_sparsity_mask, softmax, split_error
 from ._optimizers import make_optimizer
 from ._validation import (
     COMMON,
@@ -105,7 +105,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
     coefs_ : list of ndarray
         Weight matrices; ``coefs_[i]`` has shape (fan_in, fan_out).
@@ -391,7 +391,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         """One minibatch update; returns the batch loss before the update."""
         n = Xb.shape[0]
         acts = base.forward(Xb, self.coefs_, self.intercepts_, self.activation)
-        P = base.output_probabilities(acts[-1])
+        P = softmax(acts[-1])  # the same operations as scipy's, without its overhead
         loss = base.log_loss(Yb, P)
         penalized = (self.coefs_[:-1] + self._split if self.feedback_split
                      else self.coefs_)

@@ -32,7 +32,7 @@ def _derivative(activation, A, delta):
     elif activation == "tanh":
         delta *= 1 - A**2
     elif activation == "relu":
-        delta[A == 0] = 0
+        np.multiply(delta, A > 0, out=delta)  # zero where the unit is off (A == 0)
 
 
 def glorot_init(layer_sizes, activation, random_state):

@@ -45,11 +45,20 @@ class Adam:
         b1, b2 = self.beta_1, self.beta_2
         lr = (self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t))
         for p, g, m, v in zip(params, grads, self.ms, self.vs):
+            # In place, with two scratch arrays; the same operations, in the
+            # same order, as p -= lr m / (sqrt(v) + eps), so bit for bit equal.
+            tmp = np.multiply(g, 1 - b1)
             m *= b1
-            m += (1 - b1) * g
+            m += tmp
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
             v *= b2
-            v += (1 - b2) * g**2
-            p -= lr * m / (np.sqrt(v) + self.epsilon)
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp += self.epsilon
+            step = np.multiply(m, lr)
+            step /= tmp
+            p -= step
 
 
 def make_optimizer(estimator, params, learning_rate):
