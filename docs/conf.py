@@ -74,16 +74,3 @@ sphinx_gallery_conf = {
 # follow the caller's environment (CI sets SKLEARN_ITDS_QUICK=1).
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-
-def _quote_shape_names(app, what, name, obj, options, lines):
-    """Quote ``n_features_in_`` in shapes, e.g. ``(n_features_in_,)``.
-
-    A bare name ending in ``_`` is a reST reference; scikit-learn writes it in
-    backquotes. Runs before numpydoc (lower priority number).
-    """
-    for i, line in enumerate(lines):
-        lines[i] = line.replace("(n_features_in_,)", "(``n_features_in_``,)")
-
-
-def setup(app):
-    app.connect("autodoc-process-docstring", _quote_shape_names, priority=100)

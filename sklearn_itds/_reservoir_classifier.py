@@ -93,7 +93,7 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         Class labels.
     n_features_in_ : int
         Number of input features (per time step).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
     reservoir_ : Reservoir
         The reservoir weights (``W``, ``W_in``, ``bias``).
