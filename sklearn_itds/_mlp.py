@@ -399,7 +399,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         H = acts[-2]
         grad_logits, echo_grads, e_sup, e_td = self._echo.gradients(H, Yb, P)
         coef_grads, intercept_grads, _ = base.backward(
-            acts, self.coefs_, grad_logits, self.activation, self.alpha, n)
+            acts, self.coefs_, grad_logits, self.activation, self.alpha, n,
+            input_grad=False)
         if self.feedback_split:
             # W = W_pos - W_neg: each part descends the loss of its own sign of
             # delta (grad_logits = -delta / n), then both are clipped at zero.

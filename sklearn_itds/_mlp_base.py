@@ -66,12 +66,15 @@ def output_probabilities(logits, out_activation="softmax"):
     return softmax(logits, axis=1)
 
 
-def backward(acts, coefs, grad_logits, activation, alpha, n_samples):
+def backward(acts, coefs, grad_logits, activation, alpha, n_samples,
+             input_grad=True):
     """Gradients of the batch loss given the gradient on the logits.
 
     ``grad_logits`` is already divided by ``n_samples``; the L2 term adds
     ``alpha * W / n_samples`` to each weight gradient, as in MLPClassifier.
-    Returns ``(coef_grads, intercept_grads, grad_input)``.
+    Returns ``(coef_grads, intercept_grads, grad_input)``; ``grad_input`` is
+    None when ``input_grad=False`` (training does not need it, and it costs as
+    much as a first-layer weight gradient).
     """
     n_layers = len(coefs)
     coef_grads, intercept_grads = [None] * n_layers, [None] * n_layers
@@ -79,6 +82,8 @@ def backward(acts, coefs, grad_logits, activation, alpha, n_samples):
     for i in range(n_layers - 1, -1, -1):
         coef_grads[i] = acts[i].T @ delta + (alpha / n_samples) * coefs[i]
         intercept_grads[i] = delta.sum(axis=0)
+        if i == 0 and not input_grad:
+            return coef_grads, intercept_grads, None
         delta = delta @ coefs[i].T
         if i > 0:
             _derivative(activation, acts[i], delta)

@@ -1,0 +1,75 @@
+"""The optimised code paths equal the plain computations they replace.
+
+Each fast path (sparse batched recurrent product, backward pass without the
+input gradient, flat-moment Adam, single-thread BLAS context) is compared with
+a direct numpy computation written here.
+"""
+
+import numpy as np
+import pytest
+
+from sklearn_itds import _mlp_base as base
+from sklearn_itds._optimizers import Adam
+from sklearn_itds._reservoir import Reservoir
+from sklearn_itds._threads import single_blas_thread
+
+
+@pytest.mark.parametrize("density", [0.1, 0.5])
+def test_recurrent_batch_equals_dense_product(density):
+    res = Reservoir(3, 60, spectral_radius=0.9, density=density, leak_rate=0.5,
+                    input_scaling=1.0, bias_scaling=0.1, random_state=0)
+    X = np.random.RandomState(1).standard_normal((7, 60))
+    np.testing.assert_allclose(res.recurrent(X), X @ res.W, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(res.recurrent(X[2]), X[2] @ res.W, rtol=1e-12,
+                               atol=1e-12)
+
+
+def test_backward_without_input_gradient_gives_the_same_weight_gradients():
+    rng = np.random.RandomState(0)
+    coefs, intercepts = base.glorot_init([5, 7, 4, 3], "relu", rng)
+    X = rng.standard_normal((6, 5))
+    acts = base.forward(X, coefs, intercepts, "relu")
+    G = rng.standard_normal((6, 3)) / 6
+    full = base.backward(acts, coefs, G, "relu", 0.1, 6)
+    fast = base.backward(acts, coefs, G, "relu", 0.1, 6, input_grad=False)
+    assert fast[2] is None and full[2].shape == X.shape
+    for a, b in zip(full[0] + full[1], fast[0] + fast[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_flat_adam_equals_per_parameter_formula():
+    rng = np.random.RandomState(0)
+    params = [rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal((3, 2))]
+    ref = [p.copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    opt = Adam(params, 0.01, 0.8, 0.99, 1e-7)
+    for t in range(1, 5):
+        grads = [rng.standard_normal(p.shape) for p in params]
+        opt.update(params, grads)
+        lr = 0.01 * np.sqrt(1 - 0.99**t) / (1 - 0.8**t)
+        for i, g in enumerate(grads):
+            m[i] = 0.8 * m[i] + 0.2 * g
+            v[i] = 0.99 * v[i] + 0.01 * g**2
+            ref[i] = ref[i] - lr * m[i] / (np.sqrt(v[i]) + 1e-7)
+    for got, want in zip(params, ref):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+    for got, want in zip(opt.ms + opt.vs, m + v):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def test_single_blas_thread_restores_the_setting():
+    from threadpoolctl import threadpool_info
+
+    before = [info["num_threads"] for info in threadpool_info()
+              if info["user_api"] == "blas"]
+    with single_blas_thread():
+        inside = [info["num_threads"] for info in threadpool_info()
+                  if info["user_api"] == "blas"]
+        A = np.ones((3, 3))
+        np.testing.assert_array_equal(A @ A, 3 * A)
+    after = [info["num_threads"] for info in threadpool_info()
+             if info["user_api"] == "blas"]
+    assert all(n == 1 for n in inside)
+    assert after == before
