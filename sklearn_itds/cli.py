@@ -105,6 +105,12 @@ PERTURBATION_LEVELS = {
 IMAGE_SHAPES = {"digits": (8, 8)}
 
 
+def perturbation_levels(perturbation, quick=False):
+    """The level grid of ``--perturbation`` (every other level with ``--quick``)."""
+    levels = PERTURBATION_LEVELS[perturbation]
+    return levels[::2] if quick else levels
+
+
 def format_task_table(records, threshold, rows, title):
     """A plain-text table of final score, learning speed and fit time per estimator."""
     metric, unit = records[0]["metric"], records[0]["unit"]
@@ -161,7 +167,7 @@ def run_perturbation(task_name, perturbation, seeds, n_jobs, quick):
         warnings.simplefilter("ignore", UserWarning)  # fgsm skips models, said below
         return robustness_curve(
             perturbation_models(task_name, quick), task.X, task.y,
-            perturbation=perturbation, levels=PERTURBATION_LEVELS[perturbation],
+            perturbation=perturbation, levels=perturbation_levels(perturbation, quick),
             n_seeds=seeds, n_jobs=n_jobs, random_state=0,
             image_shape=IMAGE_SHAPES.get(task_name, (8, 8)))
 

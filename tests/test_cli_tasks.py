@@ -135,9 +135,10 @@ def test_perturbation_option(tmp_path):
                           "--quick", "--seeds", "1", "--plot", str(path)])
     assert code == 0
     head = [line for line in out.splitlines() if line.startswith("estimator")][0]
-    assert head.split()[1:] == ["0", "0.1", "0.2", "0.3", "0.5"]
+    assert head.split()[1:] == ["0", "0.2", "0.5"]  # --quick: every other level
+    assert cli.perturbation_levels("noise") == [0.0, 0.1, 0.2, 0.3, 0.5]
     row = [line for line in out.splitlines() if line.startswith("LogisticRegression")][0]
-    assert len(re.findall(r"\d\.\d{3} \+- \d\.\d{3}", row)) == 5
+    assert len(re.findall(r"\d\.\d{3} \+- \d\.\d{3}", row)) == 3
     assert path.read_bytes()[:8] == PNG
 
 
