@@ -90,8 +90,13 @@ _TASKS = {
     "and": _Task(_logic.and_, "classification", MLP, {}),
     "or": _Task(_logic.or_, "classification", MLP, {}),
     "parity3": _Task(_logic.parity3, "classification", MLP, {}),
+    # The XOR must survive the silent steps after the second pulse and needs
+    # the tanh's nonlinearity: learn at the last step only, with stronger input
+    # and a spectral radius of 1. Measured (n_samples=600, seed 0, 200 units):
+    # 0.91 plain / 0.95 iTDS test accuracy, vs chance with the defaults.
     "delayed_xor": _Task(_logic.delayed_xor, "sequence_classification",
-                         CLASSIFIER, {}),
+                         CLASSIFIER, {"n_learn_steps": 1, "input_scaling": 2.0,
+                                      "spectral_radius": 1.0}),
     "flipflop3": _Task(_logic.flipflop3, "tracking", REGRESSOR, {}),
     "delayed_pulse": _Task(_logic.delayed_pulse, "tracking", REGRESSOR, {}),
     # Digits.
