@@ -271,10 +271,10 @@ class ITDSReadout:
         ZD = np.empty((n, self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
         gain_norms = np.empty(n)
         update = self._update
-        with single_blas_thread():  # tiny level-2 calls: threads only cost
+        with single_blas_thread():  # tiny level-1/2 calls: threads only cost
             for i in range(n):
                 ZD[i], gain_norms[i] = update(R[i], Y[i])
-        self._record(ZD, Y, gain_norms)
+            self._record(ZD, Y, gain_norms)
         return ZD[:, :self.n_outputs]
 
     def _update(self, r, y):

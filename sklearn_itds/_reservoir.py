@@ -125,7 +125,7 @@ class Reservoir:
             return np.tanh(pre)
         return (1.0 - a) * x + a * np.tanh(pre)
 
-    def run_trials(self, U, n_steps, learn_steps):
+    def run_trials(self, U, n_steps, learn_steps, bias=False):
         """States of a batch of trials started from the zero state.
 
         Parameters
@@ -135,22 +135,45 @@ class Reservoir:
             Trial length for static inputs (ignored for sequences).
         learn_steps : int
             How many of the final steps to return.
+        bias : bool, default=False
+            Append a constant-1 column (the readout's bias input), written in
+            place rather than by copying the states.
 
         Returns
         -------
-        states : ndarray (B, learn_steps, N)
+        states : ndarray (B, learn_steps, N), or (B, learn_steps, N + 1) with bias
         """
         seq = U.ndim == 3
         T = U.shape[1] if seq else n_steps
         B, N = U.shape[0], self.n_reservoir
-        drive = None if seq else self.drive(U)
-        x = np.zeros((B, N), dtype=self.W.dtype)
-        out = np.empty((B, learn_steps, N), dtype=self.W.dtype)
+        a = self.leak_rate
+        out = np.empty((B, learn_steps, N + bool(bias)), dtype=self.W.dtype)
+        if bias:
+            out[:, :, N] = 1.0
+        # The states are kept transposed, (N, B) in C order: the layout in
+        # which the CSR product W^T x^T streams contiguous rows of B values,
+        # and every elementwise operation below runs on contiguous memory.
+        sparse_path = self.density <= 0.2
+        if sparse_path and self._W_sparse_T is None:
+            self._W_sparse_T = sparse.csr_matrix(self.W.T)
+        W_T = self._W_sparse_T if sparse_path else self.W.T
+        static = None if seq else np.ascontiguousarray(self.drive(U).T)
+        xT = np.zeros((N, B), dtype=self.W.dtype)
         first = T - learn_steps
         for t in range(T):
-            x = self.step(x, self.drive(U[:, t]) if seq else drive)
+            # self.step(x, drive), transposed and in place: the same operations
+            # in the same order, so the same states up to summation order.
+            pre = W_T @ xT
+            pre += static if static is not None else self.drive(U[:, t]).T
+            np.tanh(pre, out=pre)
+            if a == 1.0:
+                xT = pre
+            else:
+                pre *= a
+                xT *= 1.0 - a
+                xT += pre
             if t >= first:
-                out[:, t - first] = x
+                out[:, t - first, :N] = xT.T
         return out
 
     def __getstate__(self):

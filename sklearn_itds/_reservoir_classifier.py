@@ -258,8 +258,8 @@ array-like of shape (n_samples, n_steps, n_features)
         z_end = np.empty((len(order), self.classes_.size))
         for batch in gen_batches(len(order), _CHUNK):
             idx = order[batch]
-            S = self.reservoir_.run_trials(X[idx], T, L)
-            R = with_bias(S.reshape(-1, S.shape[-1]))
+            S = self.reservoir_.run_trials(X[idx], T, L, bias=True)
+            R = S.reshape(-1, S.shape[-1])
             Z = readout.partial_fit(R, np.repeat(targets[idx], L, axis=0))
             z_end[batch] = Z[L - 1::L]
             if not readout.is_finite():
