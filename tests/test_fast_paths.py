@@ -73,3 +73,22 @@ def test_single_blas_thread_restores_the_setting():
              if info["user_api"] == "blas"]
     assert all(n == 1 for n in inside)
     assert after == before
+
+
+def test_overlapping_single_blas_thread_uses_restore_the_setting():
+    # Two fits in two Python threads: the first to leave must not lift the
+    # limit under the other, and the last to leave must restore the original.
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpool_info()
+                if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    a, b = single_blas_thread(), single_blas_thread()
+    a.__enter__()
+    b.__enter__()
+    a.__exit__(None, None, None)
+    assert all(n == 1 for n in blas_threads())
+    b.__exit__(None, None, None)
+    assert blas_threads() == before
