@@ -92,3 +92,35 @@ def test_overlapping_single_blas_thread_uses_restore_the_setting():
     assert all(n == 1 for n in blas_threads())
     b.__exit__(None, None, None)
     assert blas_threads() == before
+
+
+@pytest.mark.parametrize("td_gain", [0.0, 1.0])
+def test_rls_updates_allocate_no_n_by_n_array(td_gain):
+    # symv/syr/ger update P and the weights in place: a pass of RLS updates
+    # must never allocate an array the size of P (tracemalloc sees numpy's
+    # allocations), and P must be the textbook P after the updates.
+    import tracemalloc
+
+    from sklearn_itds._itds import ITDSReadout
+
+    n = 300
+    rng = np.random.RandomState(0)
+    R = np.hstack([rng.standard_normal((40, n - 1)) * 0.3, np.ones((40, 1))])
+    Y = rng.standard_normal((40, 2))
+    ro = ITDSReadout(n, 2, rule="rls", rls_alpha=0.5, td_gain=td_gain)
+    ro.partial_fit(R[:2], Y[:2])  # warm caches (BLAS handles, thread controller)
+    P_id = id(ro.P)
+    tracemalloc.start()
+    base_mem = tracemalloc.get_traced_memory()[0]
+    for i in range(2, 40):
+        ro._update(R[i], Y[i])
+    peak = tracemalloc.get_traced_memory()[1] - base_mem
+    tracemalloc.stop()
+    assert peak < n * n * 8 / 4, peak
+    assert id(ro.P) == P_id and ro.P.flags.f_contiguous
+    P = np.eye(n) / 0.5
+    for r in R:
+        Pr = P @ r
+        P -= np.outer(Pr, Pr) / (1.0 + r @ Pr)
+    np.testing.assert_allclose(np.tril(ro.P), np.tril(P), rtol=1e-8,
+                               atol=1e-10 * np.abs(P).max())
