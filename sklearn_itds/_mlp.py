@@ -1,9 +1,12 @@
 """ITDSMLPClassifier: a feedforward network whose output layer learns by iTDS."""
 
+from __future__ import annotations
+
 import copy
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -225,7 +228,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                              dtype=(np.float64, np.float32))
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> ITDSMLPClassifier:
         """Train the network for up to ``max_iter`` epochs.
 
         Parameters
@@ -291,7 +294,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = None
         return self
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    classes: ArrayLike | None = None) -> ITDSMLPClassifier:
         """One epoch over ``(X, y)``.
 
         Parameters
@@ -486,20 +490,20 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         return validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
                              dtype=(np.float64, np.float32))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (softmax of the output layer)."""
         return base.output_probabilities(self._checked_logits(X))
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`."""
         return np.log(self.predict_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels."""
         logits = self._checked_logits(X)
         return self.classes_[np.argmax(logits, axis=1)]
 
-    def input_gradient(self, X, y):
+    def input_gradient(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Gradient of each sample's cross-entropy loss with respect to its input.
 
         Used for FGSM adversarial examples: ``X + eps * sign(input_gradient(X, y))``.
@@ -521,7 +525,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         Y = np.eye(self.classes_.size)[y_index]
         return base.input_gradient(X, Y, self.coefs_, self.intercepts_, self.activation)
 
-    def td_step_norms(self, X, y):
+    def td_step_norms(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Size of the output-layer step each sample would cause now, not applied.
 
         After a forward pass, each sample's hidden activity ``h`` (last hidden

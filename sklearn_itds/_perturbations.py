@@ -3,7 +3,10 @@
 Public through :mod:`sklearn_itds.robustness`.
 """
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import ndimage
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
@@ -27,7 +30,8 @@ def _check_fraction(fraction):
         raise ValueError(f"fraction={fraction} must be in [0, 1].")
 
 
-def corrupt_labels(y, fraction, random_state=None):
+def corrupt_labels(y: ArrayLike, fraction: float,
+                   random_state: int | np.random.RandomState | None = None) -> np.ndarray:
     """Replace a fraction of labels by a different, randomly chosen class.
 
     Parameters
@@ -66,7 +70,9 @@ def corrupt_labels(y, fraction, random_state=None):
     return classes[index]
 
 
-def corrupt_targets(y, fraction, random_state=None, scale=1.0):
+def corrupt_targets(y: ArrayLike, fraction: float,
+                    random_state: int | np.random.RandomState | None = None,
+                    scale: float = 1.0) -> np.ndarray:
     """Replace a fraction of regression targets by unrelated values.
 
     The regression counter-trial: ``round(fraction * n_samples)`` rows, chosen
@@ -134,7 +140,8 @@ def _dense_float(X, name="X"):
     return check_array(X, dtype=np.float64, accept_sparse=False, input_name=name)
 
 
-def gaussian_noise(X, sigma, random_state=None):
+def gaussian_noise(X: ArrayLike, sigma: float,
+                   random_state: int | np.random.RandomState | None = None) -> np.ndarray:
     """Add independent Gaussian noise of standard deviation ``sigma``.
 
     Parameters
@@ -166,7 +173,8 @@ def gaussian_noise(X, sigma, random_state=None):
     return X + sigma * rng.standard_normal(X.shape)
 
 
-def rotate_images(X, angle, image_shape=(8, 8), random_state=None, *, order=1):
+def rotate_images(X: ArrayLike, angle: float, image_shape: tuple[int, ...] = (8, 8),
+                  random_state: int | np.random.RandomState | None = None, *, order: int = 1) -> np.ndarray:
     """Rotate image-shaped inputs by ``angle`` degrees.
 
     Each row of ``X`` is reshaped to ``image_shape`` (C order), rotated
@@ -233,7 +241,7 @@ def _scaler_factor(step):
         f"supports {_SUPPORTED}.")
 
 
-def supports_input_gradient(estimator):
+def supports_input_gradient(estimator: object) -> bool:
     """Whether :func:`input_gradient` (and so :func:`fgsm`) supports ``estimator``.
 
     Looks at the types only, so it works on unfitted estimators.
@@ -283,7 +291,7 @@ def _mlp_targets(model, y):
     return (y[:, None] == classes[None, :]).astype(float)
 
 
-def input_gradient(estimator, X, y):
+def input_gradient(estimator: object, X: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Gradient of each sample's cross-entropy loss with respect to its input.
 
     Parameters
@@ -359,7 +367,7 @@ def input_gradient(estimator, X, y):
     return grad if factor is None else grad * factor
 
 
-def fgsm(estimator, X, y, eps):
+def fgsm(estimator: object, X: ArrayLike, y: ArrayLike, eps: float) -> np.ndarray:
     """Fast gradient sign method: move each input by ``eps`` up its loss gradient.
 
     Returns ``X + eps * sign(d loss / d X)`` (Goodfellow et al. 2015), the

@@ -1,6 +1,9 @@
 """ITDSReservoirClassifier: a reservoir whose readout learns online by iTDS."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -189,7 +192,7 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         return T, L
 
     # -- fitting -------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> ITDSReservoirClassifier:
         """Fit the readout online over ``max_iter`` epochs.
 
         Parameters
@@ -219,7 +222,8 @@ array-like of shape (n_samples, n_steps, n_features)
                 break
         return self
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    classes: ArrayLike | None = None) -> ITDSReservoirClassifier:
         """One online pass over ``(X, y)`` in the given order.
 
         Parameters
@@ -286,7 +290,7 @@ array-like of shape (n_samples, n_steps, n_features)
                              "too large. Refit with a lower learning_rate or td_gain.")
         return Z
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Readout at the end of each trial.
 
         Returns
@@ -297,16 +301,16 @@ array-like of shape (n_samples, n_steps, n_features)
         Z = self._end_outputs(X)
         return Z[:, 1] - Z[:, 0] if self.classes_.size == 2 else Z
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities ``softmax(z / temperature_)``."""
         return softmax(self._end_outputs(X) / self.temperature_, axis=1)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels."""
         Z = self._end_outputs(X)
         return self.classes_[np.argmax(Z, axis=1)]
 
-    def td_step_norms(self, X, y):
+    def td_step_norms(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Size of the readout update each sample would cause now, not applied.
 
         For each sample, the readout at the end of its trial (the state

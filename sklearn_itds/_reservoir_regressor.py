@@ -1,6 +1,9 @@
 """ITDSReservoirRegressor: time-series prediction and generation with iTDS."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -227,7 +230,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         return pairs, y_1d
 
     # -- fitting -----------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike | list, y: ArrayLike | list) -> ITDSReservoirRegressor:
         """Learn the readout online, in one or more passes over the series.
 
         Parameters
@@ -256,7 +259,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
                 break
         return self
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> ITDSReservoirRegressor:
         """Continue learning on the steps that follow the last call.
 
         Parameters
@@ -356,7 +359,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         return Z, x, y_prev
 
     # -- prediction ------------------------------------------------------------------
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Outputs for the steps that follow the fitted segment.
 
         Starts from ``state_`` and ``last_output_`` (not modified). With
@@ -378,7 +381,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
                              "diverged. Lower spectral_radius or feedback_scaling.")
         return Z[:, 0] if self._y_1d else Z
 
-    def td_step_norms(self, X, y):
+    def td_step_norms(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Size of the readout update each step would cause now, not applied.
 
         The reservoir runs through ``X`` exactly as in :meth:`predict` (from

@@ -9,11 +9,15 @@ estimators against a grid of perturbation levels and seeds, in parallel
 through joblib.
 """
 
+from __future__ import annotations
+
 import numbers
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.metrics import check_scoring
@@ -93,10 +97,13 @@ def _run_unit(name, estimator, X, y, perturbation, levels, seed, opts):
     return records
 
 
-def robustness_curve(estimators, X, y, *, perturbation, levels, n_seeds=5,
-                     test_size=0.3, n_jobs=None, random_state=0, scoring=None,
-                     image_shape=(8, 8), shuffle=True, on_unsupported="warn",
-                     verbose=0):
+def robustness_curve(estimators: dict, X: ArrayLike, y: ArrayLike, *,
+                     perturbation: str | Callable, levels: ArrayLike,
+                     n_seeds: int = 5, test_size: float = 0.3,
+                     n_jobs: int | None = None, random_state: int = 0,
+                     scoring: str | Callable | None = None,
+                     image_shape: tuple[int, ...] = (8, 8), shuffle: bool = True,
+                     on_unsupported: str = "warn", verbose: int = 0) -> list[dict]:
     """Score estimators on perturbed data, over levels and seeds.
 
     For each seed ``s`` in ``random_state, random_state + 1, ...,

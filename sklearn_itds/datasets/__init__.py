@@ -54,9 +54,12 @@ to a column of ones.  ``delayed_xor`` has 3-D ``X`` of shape
 ``n_train=None``.
 """
 
+from __future__ import annotations
+
 import inspect
 from collections import namedtuple
 
+import numpy as np
 from sklearn.utils import Bunch
 
 from . import _digits, _logic, _prediction, _signals
@@ -105,7 +108,7 @@ _TASKS = {
 }
 
 
-def list_tasks():
+def list_tasks() -> list[str]:
     """Return the sorted names of all tasks.
 
     Returns
@@ -129,7 +132,9 @@ def _size_options(func):
     return {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY}
 
 
-def load_task(name, random_state=None, *, return_X_y=False, **size_options):
+def load_task(name: str, random_state: int | np.random.RandomState | None = None, *,
+              return_X_y: bool = False,
+              **size_options) -> Bunch | tuple[np.ndarray, np.ndarray]:
     """Generate a named task.
 
     Parameters
