@@ -161,14 +161,19 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
-                 solver="adam", alpha=1e-4, batch_size="auto",
-                 learning_rate_init=1e-3, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, td_gain=2.0, td_timescale=20.0,
-                 feedback_split=False, readout_sparsity=0.0):
+    def __init__(self, hidden_layer_sizes: tuple[int, ...] = (100,),
+                 activation: str = "relu", *, solver: str = "adam",
+                 alpha: float = 1e-4, batch_size: int | str = "auto",
+                 learning_rate_init: float = 1e-3, max_iter: int = 200,
+                 shuffle: bool = True, random_state: int | np.random.RandomState | None = None,
+                 tol: float = 1e-4, verbose: bool | int = False,
+                 warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: int = 10, td_gain: float = 2.0,
+                 td_timescale: float = 20.0, feedback_split: bool = False,
+                 readout_sparsity: float = 0.0) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -146,12 +146,16 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, n_reservoir=400, *, n_steps=8, n_learn_steps=None,
-                 spectral_radius=0.9, density=0.1, leak_rate=0.5,
-                 input_scaling=0.5, bias_scaling=0.2, learning_rule="lms",
-                 learning_rate=0.05, rls_alpha=1.0, td_gain=2.0, td_timescale=5.0,
-                 feedback_split=False, readout_sparsity=0.0, max_iter=15,
-                 shuffle=True, random_state=None, verbose=0, dtype=np.float64):
+    def __init__(self, n_reservoir: int = 400, *, n_steps: int = 8,
+                 n_learn_steps: int | None = None, spectral_radius: float = 0.9,
+                 density: float = 0.1, leak_rate: float = 0.5,
+                 input_scaling: float = 0.5, bias_scaling: float = 0.2,
+                 learning_rule: str = "lms", learning_rate: float = 0.05,
+                 rls_alpha: float = 1.0, td_gain: float = 2.0,
+                 td_timescale: float = 5.0, feedback_split: bool = False,
+                 readout_sparsity: float = 0.0, max_iter: int = 15,
+                 shuffle: bool = True, random_state: int | np.random.RandomState | None = None,
+                 verbose: int = 0, dtype: DTypeLike = np.float64) -> None:
         self.n_reservoir = n_reservoir
         self.n_steps = n_steps
         self.n_learn_steps = n_learn_steps

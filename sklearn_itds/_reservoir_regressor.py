@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -164,13 +164,17 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, n_reservoir=300, *, spectral_radius=0.9, density=0.1,
-                 leak_rate=0.3, input_scaling=1.0, bias_scaling=0.2,
-                 learning_rule="rls", learning_rate=0.05, rls_alpha=1e-4,
-                 washout=0, update_every=1, output_feedback=False,
-                 feedback_scaling=1.0, teacher_forcing=False, td_gain=0.01,
-                 td_timescale=1.0, feedback_split=False, readout_sparsity=0.0,
-                 max_iter=1, random_state=None, verbose=0, dtype=np.float64):
+    def __init__(self, n_reservoir: int = 300, *, spectral_radius: float = 0.9,
+                 density: float = 0.1, leak_rate: float = 0.3,
+                 input_scaling: float = 1.0, bias_scaling: float = 0.2,
+                 learning_rule: str = "rls", learning_rate: float = 0.05,
+                 rls_alpha: float = 1e-4, washout: int = 0, update_every: int = 1,
+                 output_feedback: bool = False, feedback_scaling: float = 1.0,
+                 teacher_forcing: bool = False, td_gain: float = 0.01,
+                 td_timescale: float = 1.0, feedback_split: bool = False,
+                 readout_sparsity: float = 0.0, max_iter: int = 1,
+                 random_state: int | np.random.RandomState | None = None, verbose: int = 0,
+                 dtype: DTypeLike = np.float64) -> None:
         self.n_reservoir = n_reservoir
         self.spectral_radius = spectral_radius
         self.density = density
