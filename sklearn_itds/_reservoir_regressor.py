@@ -253,11 +253,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
             self._check_params()
             pairs, y_1d = self._validate(X, y, reset=True)
             self._check_washout(pairs)
-        self._y_1d = y_1d
-        self.n_outputs_ = pairs[0][1].shape[1]
-        self._build(self.n_features_in_, self.n_outputs_,
-                    self.n_outputs_ if self.output_feedback else 0)
-        self.n_iter_ = 0
+        self._initialize(pairs, y_1d)
         for _ in range(self.max_iter):
             if not self._learn_pass(pairs, restart=True):
                 break
@@ -282,13 +278,17 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
             if first:
                 self._check_washout(pairs)
         if first:
-            self._y_1d = y_1d
-            self.n_outputs_ = pairs[0][1].shape[1]
-            self._build(self.n_features_in_, self.n_outputs_,
-                        self.n_outputs_ if self.output_feedback else 0)
-            self.n_iter_ = 0
+            self._initialize(pairs, y_1d)
         self._learn_pass(pairs, restart=first)
         return self
+
+    def _initialize(self, pairs, y_1d):
+        """Build the reservoir and readout for the validated series ``pairs``."""
+        self._y_1d = y_1d
+        self.n_outputs_ = pairs[0][1].shape[1]
+        self._build(self.n_features_in_, self.n_outputs_,
+                    self.n_outputs_ if self.output_feedback else 0)
+        self.n_iter_ = 0
 
     def _check_washout(self, pairs):
         shortest = min(x.shape[0] for x, _ in pairs)
