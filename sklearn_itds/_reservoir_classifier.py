@@ -216,10 +216,7 @@ array-like of shape (n_samples, n_steps, n_features)
             X, y = validate_trials(self, X, y, reset=True)
             classes, y_index = check_classes(self, y, None)
             steps = self._trial_steps(X)
-        self.classes_ = classes
-        order_rng = self._build(self.n_features_in_, classes.size)
-        self.n_iter_ = 0
-        self.temperature_ = 1.0  # kept if the first epoch diverges
+        order_rng = self._initialize(classes)
         for _ in range(self.max_iter):
             order = order_rng.permutation(len(y)) if self.shuffle else None
             if not self._epoch(X, y_index, order, steps):
@@ -249,12 +246,17 @@ array-like of shape (n_samples, n_steps, n_features)
             classes, y_index = check_classes(self, y, classes)
             steps = self._trial_steps(X)
         if first:
-            self.classes_ = classes
-            self._build(self.n_features_in_, classes.size)
-            self.n_iter_ = 0
-            self.temperature_ = 1.0
+            self._initialize(classes)
         self._epoch(X, y_index, None, steps)
         return self
+
+    def _initialize(self, classes):
+        """Build the reservoir and readout; returns the sample-order stream."""
+        self.classes_ = classes
+        order_rng = self._build(self.n_features_in_, classes.size)
+        self.n_iter_ = 0
+        self.temperature_ = 1.0  # kept if the first epoch diverges
+        return order_rng
 
     def _epoch(self, X, y_index, order, steps):
         """One pass; returns False when training diverged and was stopped."""
