@@ -92,7 +92,8 @@ def classifier_models(task, seed):
             "ablation (td_gain=0)": ITDSMLPClassifier(td_gain=0.0, **common),
             "peer: sklearn MLPClassifier": MLPClassifier(**common),
         }
-    common = dict(n_reservoir=N_RES_CLF, shuffle=False, random_state=seed)
+    common = dict(task.estimator_params, n_reservoir=N_RES_CLF, shuffle=False,
+                  random_state=seed)
     return {
         "iTDS": ITDSReservoirClassifier(**common),
         "ablation (td_gain=0)": ITDSReservoirClassifier(td_gain=0.0, **common),
