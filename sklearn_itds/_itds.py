@@ -423,10 +423,15 @@ class SoftmaxEcho:
     optimizer as the network, ``td_timescale`` times slower.
     """
 
-    def __init__(self, coef, intercept, td_gain):
+    def __init__(self, coef, intercept, td_gain, td_timescale=1.0):
         self.coef = coef.copy()
         self.intercept = intercept.copy()
         self.td_gain = td_gain
+        self.td_timescale = td_timescale
+
+    def learning_rate(self, network_learning_rate):
+        """The echo's step size: ``td_timescale`` times smaller than the network's."""
+        return network_learning_rate / self.td_timescale
 
     def probabilities(self, H):
         """Echo class probabilities ``softmax(H Wbar + bbar)``."""

@@ -334,7 +334,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_layers_ = len(sizes)
         self.n_outputs_ = self.classes_.size
         self.out_activation_ = "softmax"
-        self._echo = SoftmaxEcho(self.coefs_[-1], self.intercepts_[-1], self.td_gain)
+        self._echo = SoftmaxEcho(self.coefs_[-1], self.intercepts_[-1], self.td_gain,
+                                 self.td_timescale)
         self._mask = make_sparsity_mask((sizes[-2] + 1, sizes[-1]),
                                         self.readout_sparsity, self._rng)
         if self._mask is not None:
@@ -349,7 +350,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self._optimizer = make_optimizer(self, params, self.learning_rate_init)
         self._echo_optimizer = make_optimizer(
             self, [self._echo.coef, self._echo.intercept],
-            self.learning_rate_init / self.td_timescale)
+            self._echo.learning_rate(self.learning_rate_init))
         self._history = TDHistory()
         self.loss_curve_ = []
         self.n_iter_ = 0
