@@ -1,6 +1,7 @@
 """``sklearn-itds compare --task/--perturbation/--plot/--scheduler`` (tiny runs)."""
 
 import contextlib
+import importlib.util
 import io
 import re
 import sys
@@ -20,6 +21,19 @@ from sklearn_itds._compare_tasks import (RIDGE_PEER, _classification_unit, nrmse
 from sklearn_itds.datasets import load_task
 
 PNG = b"\x89PNG\r\n\x1a\n"
+# --plot needs the optional `plot` extra; without it the tables are still
+# checked, and test_plot_without_matplotlib_says_how_to_install covers --plot.
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+
+
+def _plot(path):
+    """``--plot path`` when matplotlib is installed, else nothing."""
+    return ["--plot", str(path)] if HAS_MATPLOTLIB else []
+
+
+def _check_png(path):
+    if HAS_MATPLOTLIB:
+        assert path.read_bytes()[:8] == PNG
 
 
 def _main(argv):
@@ -37,13 +51,13 @@ def xor_records():
 def test_task_option_prints_a_table_and_writes_a_png(tmp_path):
     path = tmp_path / "xor.png"
     code, out, _ = _main(["compare", "--task", "xor", "--quick", "--seeds", "1",
-                          "--plot", str(path)])
+                          *_plot(path)])
     assert code == 0
     for name in ("ITDSMLPClassifier", "ITDSMLPClassifier (td_gain=0)", "MLPClassifier",
                  "LogisticRegression"):
         assert re.search(rf"^{re.escape(name)}\s+\d\.\d{{4}} \+- 0\.0000", out, re.M), name
     assert "epochs to threshold" in out and "task xor" in out
-    assert path.read_bytes()[:8] == PNG
+    _check_png(path)
 
 
 def test_classification_records(xor_records):
@@ -123,23 +137,23 @@ def test_time_series_records_match_independent_fits():
 def test_generation_task_runs(tmp_path):
     path = tmp_path / "g.png"
     code, out, _ = _main(["compare", "--task", "sines4", "--quick", "--seeds", "1",
-                          "--plot", str(path)])
+                          *_plot(path)])
     assert code == 0 and "NRMSE" in out and "steps to threshold" in out
     assert RIDGE_PEER in out
-    assert path.read_bytes()[:8] == PNG
+    _check_png(path)
 
 
 def test_perturbation_option(tmp_path):
     path = tmp_path / "levels.png"
     code, out, _ = _main(["compare", "--task", "xor", "--perturbation", "noise",
-                          "--quick", "--seeds", "1", "--plot", str(path)])
+                          "--quick", "--seeds", "1", *_plot(path)])
     assert code == 0
     head = [line for line in out.splitlines() if line.startswith("estimator")][0]
     assert head.split()[1:] == ["0", "0.2", "0.5"]  # --quick: every other level
     assert cli.perturbation_levels("noise") == [0.0, 0.1, 0.2, 0.3, 0.5]
     row = [line for line in out.splitlines() if line.startswith("LogisticRegression")][0]
     assert len(re.findall(r"\d\.\d{3} \+- \d\.\d{3}", row)) == 3
-    assert path.read_bytes()[:8] == PNG
+    _check_png(path)
 
 
 @pytest.mark.parametrize("argv, message", [
