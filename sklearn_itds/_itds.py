@@ -250,10 +250,6 @@ class ITDSReadout:
         """Readout output ``R @ W``."""
         return R @ self.W
 
-    def echo(self, R):
-        """Echo output ``R @ Wbar``."""
-        return R @ self.W_echo
-
     # -- learning ----------------------------------------------------------------
     def update(self, r, y):
         """One online iTDS update on sample ``r`` with target ``y``.

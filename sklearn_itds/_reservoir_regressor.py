@@ -422,12 +422,11 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         True
         """
         check_is_fitted(self)
-        X, y = validate_data(self, X, y, reset=False, multi_output=True,
-                             y_numeric=True, accept_sparse=("csr", "csc"))
-        Y = y.reshape(len(y), -1).astype(float)
-        if Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} outputs, but this model was "
-                             f"fitted with {self.n_outputs_}.")
+        pairs, _ = self._validate(X, y, reset=False)
+        if len(pairs) != 1:
+            raise ValueError("td_step_norms takes one series: the steps that follow "
+                             "the fitted segment.")
+        X, Y = pairs[0]
         R = np.empty((X.shape[0], self.n_reservoir + 1), dtype=self.readout_.W.dtype)
         self._run(X, None, self.state_, self.last_output_, states=R)
         return self.readout_.step_norms(R, Y)
