@@ -42,6 +42,7 @@ __all__ = [
     "SoftmaxEcho",
     "TDHistory",
     "make_sparsity_mask",
+    "output_step_norms",
     "rule_matrix",
     "softmax_step_norms",
     "split_error",
@@ -475,8 +476,13 @@ def softmax_step_norms(H, Y, P, P_echo, td_gain, learning_rate):
     norms : ndarray of shape (n_samples,)
     """
     delta, _, _ = stabilized_error(Y, P, P_echo, td_gain)
-    h_norm = np.sqrt(np.einsum("ij,ij->i", H, H) + 1.0)
-    return learning_rate * h_norm * np.linalg.norm(delta, axis=1)
+    return output_step_norms(H, np.linalg.norm(delta, axis=1), learning_rate)
+
+
+def output_step_norms(H, delta_norms, learning_rate):
+    """``learning_rate * |[h, 1]| * |delta|`` per sample: the norm of the
+    output-layer step ``learning_rate * outer([h, 1], delta)``."""
+    return learning_rate * np.sqrt(np.einsum("ij,ij->i", H, H) + 1.0) * delta_norms
 
 
 def softmax(Z):

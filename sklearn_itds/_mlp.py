@@ -14,7 +14,14 @@ from sklearn.utils import check_random_state, gen_batches, shuffle
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _mlp_base as base
-from ._itds import SoftmaxEcho, TDHistory, make_sparsity_mask, softmax, split_error
+from ._itds import (
+    SoftmaxEcho,
+    TDHistory,
+    make_sparsity_mask,
+    output_step_norms,
+    softmax,
+    split_error,
+)
 from ._optimizers import make_optimizer
 from ._validation import (
     COMMON,
@@ -431,9 +438,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                                     list(echo_grads))
         if self.feedback_split or self._mask is not None:
             self._sync_split()
-        h_norm = np.sqrt(np.einsum("ij,ij->i", H, H) + 1.0)
-        delta_norm = np.linalg.norm(grad_logits, axis=1) * n
-        self._history.record(e_sup, e_td, self.learning_rate_init * h_norm * delta_norm)
+        self._history.record(e_sup, e_td, output_step_norms(
+            H, np.linalg.norm(grad_logits, axis=1) * n, self.learning_rate_init))
         return loss
 
     def _sync_split(self):
@@ -447,9 +453,14 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         elif self._mask is not None:
             self.coefs_[-1] *= self._mask
 
+    def _learned_arrays(self):
+        """Weights, the echo and (with the sign split) the two parts."""
+        return (self.coefs_ + self.intercepts_ + [self._echo.coef, self._echo.intercept]
+                + (self._split if self.feedback_split else []))
+
     def _state_arrays(self):
-        """Weights, echo and optimizer moments: all must stay finite."""
-        arrays = self.coefs_ + self.intercepts_ + [self._echo.coef, self._echo.intercept]
+        """Learned arrays and optimizer moments: all must stay finite."""
+        arrays = self._learned_arrays()
         for opt in (self._optimizer, self._echo_optimizer):
             for name in ("velocities", "ms", "vs"):
                 arrays = arrays + list(getattr(opt, name, []))
@@ -458,13 +469,11 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     def _snapshot(self):
         # The optimizers' moments are learned state too: a diverged epoch
         # leaves them non-finite, and keeping them would poison later epochs.
-        arrays = self.coefs_ + self.intercepts_ + [self._echo.coef, self._echo.intercept]
-        return ([a.copy() for a in arrays + (self._split if self.feedback_split else [])],
+        return ([a.copy() for a in self._learned_arrays()],
                 copy.deepcopy((self._optimizer, self._echo_optimizer)))
 
     def _restore(self, saved):
-        arrays = self.coefs_ + self.intercepts_ + [self._echo.coef, self._echo.intercept]
-        for a, s in zip(arrays + (self._split if self.feedback_split else []), saved[0]):
+        for a, s in zip(self._learned_arrays(), saved[0]):
             a[...] = s
         self._optimizer, self._echo_optimizer = saved[1]
         self._history.discard_epoch()
