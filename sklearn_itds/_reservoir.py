@@ -109,13 +109,18 @@ class Reservoir:
         the dense BLAS product (see ``docs/performance.rst``). The result equals
         the dense product up to the order of summation.
         """
-        if self.density <= 0.2:
-            if self._W_sparse_T is None:
-                self._W_sparse_T = sparse.csr_matrix(self.W.T)
-            if X.ndim == 1:
-                return self._W_sparse_T @ X
-            return (self._W_sparse_T @ X.T).T
-        return X @ self.W
+        W_T = self._sparse_W_T()
+        if W_T is None:
+            return X @ self.W
+        return W_T @ X if X.ndim == 1 else (W_T @ X.T).T
+
+    def _sparse_W_T(self):
+        """A cached CSR copy of ``W.T`` when ``W`` is sparse enough, else None."""
+        if self.density > 0.2:
+            return None
+        if self._W_sparse_T is None:
+            self._W_sparse_T = sparse.csr_matrix(self.W.T)
+        return self._W_sparse_T
 
     def step(self, x, drive):
         """One leaky update from state(s) ``x`` given the total drive."""
@@ -153,10 +158,9 @@ class Reservoir:
         # The states are kept transposed, (N, B) in C order: the layout in
         # which the CSR product W^T x^T streams contiguous rows of B values,
         # and every elementwise operation below runs on contiguous memory.
-        sparse_path = self.density <= 0.2
-        if sparse_path and self._W_sparse_T is None:
-            self._W_sparse_T = sparse.csr_matrix(self.W.T)
-        W_T = self._W_sparse_T if sparse_path else self.W.T
+        W_T = self._sparse_W_T()
+        if W_T is None:
+            W_T = self.W.T
         static = None if seq else np.ascontiguousarray(self.drive(U).T)
         xT = np.zeros((N, B), dtype=self.W.dtype)
         first = T - learn_steps
