@@ -22,6 +22,30 @@ With ``td_gain == 0`` the stabilized error *is* the supervised error, bit for
 bit, so every estimator is its own plain-learning ablation. The echo still
 learns (it is a passive observer then) so that diagnostics stay comparable.
 
+**Bounded step for the reservoir readouts.** :class:`ITDSReadout` divides the
+stabilized error by ``1 + td_gain``::
+
+    delta_b = (e_sup + td_gain * e_td) / (1 + td_gain) = s - z,
+    s       = (y + td_gain * d) / (1 + td_gain)        the stabilized target
+
+so ``td_gain`` changes *where* the readout is pulled (toward a mix of the target
+and the echo) but not *how far* one step goes. Without it, a step that removes
+the fraction ``c`` of the a-priori error (``c = learning_rate`` for normalized
+LMS, ``c = r^T P r / (1 + r^T P r)``, close to 1 early on, for RLS) removes
+``c (1 + td_gain)`` of it: RLS then overshoots its target by ``td_gain`` times
+the error at every early step, and the readout-echo pair diverges for
+``td_gain`` of about 1 (the linearised error map has an eigenvalue
+``(-g - sqrt(g^2 + 4g)) / 2 < -1`` at ``c = 1``, ``td_timescale = 1``). With the
+division, the fast error shrinks by ``1 - c`` toward ``s`` and the pair is a
+contraction for ``c <= 1`` and ``td_timescale >= 1``. With ``td_gain == 0`` the
+division is by 1, bit for bit. (The softmax output of the MLP keeps the
+undivided form: Adam rescales its steps anyway.)
+
+**Runaway detection.** A readout can blow up to values that are still finite;
+:meth:`ITDSReadout.diverged` also reports an epoch in which the a-priori output
+or the echo exceeded ``RUNAWAY_FACTOR`` times the largest target magnitude of
+that epoch, so that no estimator returns such a model silently.
+
 Sign-split feedback writes ``W = W_pos - W_neg`` with both parts non-negative:
 ``W_pos`` learns only from the positive part of ``delta`` and ``W_neg`` only
 from its negative part, and both are clipped at zero after every update. A
@@ -38,6 +62,7 @@ from scipy.linalg import get_blas_funcs
 from ._threads import single_blas_thread
 
 __all__ = [
+    "RUNAWAY_FACTOR",
     "ITDSReadout",
     "SoftmaxEcho",
     "TDHistory",
@@ -50,15 +75,25 @@ __all__ = [
 ]
 
 
-def stabilized_error(target, output, echo, td_gain):
+RUNAWAY_FACTOR = 1e3
+"""An output or echo larger than this times the largest target magnitude of the
+epoch counts as a runaway readout (see :meth:`ITDSReadout.diverged`)."""
+
+
+def stabilized_error(target, output, echo, td_gain, bounded=False):
     """Return ``(delta, e_sup, e_td)`` for one sample or a batch.
 
-    ``delta = (target - output) + td_gain * (echo - output)``; with
-    ``td_gain == 0`` it is exactly ``target - output``.
+    ``delta = (target - output) + td_gain * (echo - output)``, divided by
+    ``1 + td_gain`` when ``bounded`` (the reservoir readouts' form, see the
+    module docstring); with ``td_gain == 0`` it is exactly ``target - output``.
     """
     e_sup = target - output
     e_td = echo - output
-    delta = e_sup if td_gain == 0 else e_sup + td_gain * e_td
+    if td_gain == 0:
+        return e_sup, e_sup, e_td
+    delta = e_sup + td_gain * e_td
+    if bounded:
+        delta /= 1.0 + td_gain
     return delta, e_sup, e_td
 
 
@@ -173,11 +208,14 @@ class TDHistory:
 class ITDSReadout:
     """A linear readout ``W`` and its echo ``Wbar``, trained online by iTDS.
 
+    The readout's error is the bounded stabilized error ``delta = (e_sup +
+    td_gain e_td) / (1 + td_gain)`` (see the module docstring).
+
     ``W`` and ``Wbar`` are stored side by side in one Fortran-ordered array
     ``coef_pair = [W | Wbar]`` so that one product ``r @ coef_pair`` gives
     ``[z, d]`` and one in-place rank-1 BLAS update (``ger``) changes both::
 
-        [delta, (z - d) / td_timescale] = [y, 0] + [z, d] @ mix
+        [delta, (z - d) / td_timescale] = [y / (1 + td_gain), 0] + [z, d] @ mix
         coef_pair += outer(gain(r), [delta, (z - d) / td_timescale])
 
     where ``mix`` is the ``2K x 2K`` matrix of :func:`rule_matrix`: the rule's
@@ -225,6 +263,7 @@ class ITDSReadout:
         self.mask = mask
         self.n_outputs = n_outputs
         self.mix = rule_matrix(n_outputs, td_gain, td_timescale).astype(dtype)
+        self._target_scale = 1.0 / (1.0 + td_gain)  # exactly 1 when td_gain == 0
         self.coef_pair = np.zeros((n_inputs, 2 * n_outputs), dtype=dtype, order="F")
         if feedback_split:
             self.W_pos = np.zeros((n_inputs, n_outputs), dtype=dtype, order="F")
@@ -235,6 +274,7 @@ class ITDSReadout:
             self.P = np.asfortranarray(np.eye(n_inputs, dtype=dtype) / rls_alpha)
         self.history = TDHistory()
         self._buffer = []
+        self._peak_output = self._peak_target = 0.0
 
     @property
     def W(self):
@@ -280,7 +320,7 @@ class ITDSReadout:
         blas = _blas(self.coef_pair.dtype)
         zd = r @ self.coef_pair
         err = zd @ self.mix
-        err[:K] += y  # err = [delta, (z - d) / td_timescale]
+        err[:K] += y * self._target_scale  # err = [delta, (z - d) / td_timescale]
         if self.rule == "rls":
             Pr = blas.symv(1.0, self.P, r, lower=1)
             denom = 1.0 + r @ Pr
@@ -309,9 +349,13 @@ class ITDSReadout:
 
     def _record(self, ZD, Y, gain_norms):
         K = self.n_outputs
-        delta, e_sup, e_td = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain)
+        delta, e_sup, e_td = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain,
+                                              bounded=True)
         change = gain_norms * np.linalg.norm(delta, axis=1)
         self.history.record(e_sup, e_td, change)
+        if ZD.size:
+            self._peak_output = max(self._peak_output, float(np.abs(ZD).max()))
+            self._peak_target = max(self._peak_target, float(np.abs(Y).max()))
 
     def flush(self):
         """Move the errors buffered by :meth:`update` into :attr:`history`."""
@@ -332,6 +376,7 @@ class ITDSReadout:
             LMS:  learning_rate * |r| |delta| / |r|^2
             RLS:  |P r| / (1 + r^T P r) * |delta|
 
+        (divided by ``1 + td_gain``: the readout's bounded form).
         Nothing is changed (neither ``W``, ``Wbar`` nor ``P``). With
         ``td_gain == 0`` this is the size of the plain supervised update. With
         ``feedback_split`` or a mask it is the size of the update *before*
@@ -350,7 +395,8 @@ class ITDSReadout:
         """
         K = self.n_outputs
         ZD = R @ self.coef_pair
-        delta, _, _ = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain)
+        delta, _, _ = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain,
+                                       bounded=True)
         delta_norm = np.linalg.norm(delta, axis=1)
         if self.rule == "rls":
             blas = _blas(self.coef_pair.dtype)
@@ -372,6 +418,22 @@ class ITDSReadout:
         return self.history.is_finite() and all(
             np.isfinite(getattr(self, name)).all() for name in self._learned())
 
+    def diverged(self):
+        """True when the open epoch blew up, to non-finite or to runaway values.
+
+        Runaway: an a-priori output or echo output of the open epoch exceeded
+        :data:`RUNAWAY_FACTOR` times the largest target magnitude seen in it.
+        A readout trained toward its targets stays within a small multiple of
+        them; one a thousand times larger has diverged even while finite.
+        """
+        runaway = self._peak_output > RUNAWAY_FACTOR * self._peak_target
+        return runaway or not self.is_finite()
+
+    def end_epoch(self):
+        """Close the open epoch's diagnostics and its runaway watch."""
+        self.history.end_epoch()
+        self._peak_output = self._peak_target = 0.0
+
     def snapshot(self):
         """A copy of the learned arrays, for :meth:`restore`."""
         return {name: getattr(self, name).copy(order="K") for name in self._learned()}
@@ -382,24 +444,28 @@ class ITDSReadout:
             getattr(self, name)[...] = value
         self._buffer = []
         self.history.discard_epoch()
+        self._peak_output = self._peak_target = 0.0
 
 
 def rule_matrix(n_outputs, td_gain, td_timescale):
-    """The iTDS rule as a linear map: ``[delta, echo_err] = [y, 0] + [z, d] @ M``.
+    """The bounded iTDS rule as a linear map.
 
-    With ``delta = y - z + td_gain (d - z)`` and ``echo_err = (z - d) /
-    td_timescale``::
+    ``[delta, echo_err] = [y / (1 + td_gain), 0] + [z, d] @ M`` with the
+    bounded stabilized error ``delta = (y - z + td_gain (d - z)) / (1 +
+    td_gain)`` and ``echo_err = (z - d) / td_timescale``; writing ``lam =
+    td_gain / (1 + td_gain)``::
 
-        M = [[-(1 + td_gain) I,  I / td_timescale],
-             [      td_gain I , -I / td_timescale]]
+        M = [[   -I,  I / td_timescale],
+             [lam I, -I / td_timescale]]
 
-    With ``td_gain == 0`` the first block column is ``[-I, 0]``, so
-    ``delta = y - z`` exactly.
+    With ``td_gain == 0`` the first block column is ``[-I, 0]`` and the target
+    is divided by 1, so ``delta = y - z`` exactly.
     """
     eye = np.eye(n_outputs)
     inv_t = 1.0 / td_timescale
-    return np.block([[-(1.0 + td_gain) * eye, inv_t * eye],
-                     [td_gain * eye, -inv_t * eye]])
+    lam = td_gain / (1.0 + td_gain)
+    return np.block([[-eye, inv_t * eye],
+                     [lam * eye, -inv_t * eye]])
 
 
 @lru_cache(maxsize=None)

@@ -54,7 +54,7 @@ def naive_itds(R, Y, rule, td_gain, td_timescale=TAU, split=False, mask=None):
         d = r @ Wbar
         e_sup = y - z
         e_td = d - z
-        delta = e_sup + td_gain * e_td
+        delta = (e_sup + td_gain * e_td) / (1 + td_gain)  # the bounded form
         if rule == "lms":
             gain = LR * r / (r @ r)
         else:
@@ -97,15 +97,19 @@ def test_stabilized_error_formula():
     # One sample (1-D) works the same way.
     delta1, _, _ = stabilized_error(y[0], z[0], d[0], 1.7)
     np.testing.assert_allclose(delta1, delta[0], rtol=1e-14)
+    # The bounded form divides by 1 + td_gain: the error toward the target mix.
+    bounded, _, _ = stabilized_error(y, z, d, 1.7, bounded=True)
+    np.testing.assert_allclose(bounded, (y + 1.7 * d) / 2.7 - z, rtol=1e-12, atol=1e-15)
 
 
 def test_zero_gain_delta_is_the_supervised_error_bit_for_bit():
     rng = np.random.RandomState(1)
     y, z = rng.standard_normal((2, 9, 3))
     d = rng.standard_normal((9, 3)) * 1e6  # a wildly different echo changes nothing
-    delta, e_sup, _ = stabilized_error(y, z, d, 0.0)
-    np.testing.assert_array_equal(delta, y - z)
-    np.testing.assert_array_equal(delta, e_sup)
+    for bounded in (False, True):
+        delta, e_sup, _ = stabilized_error(y, z, d, 0.0, bounded=bounded)
+        np.testing.assert_array_equal(delta, y - z)
+        np.testing.assert_array_equal(delta, e_sup)
 
 
 @pytest.mark.parametrize("td_gain", [0.0, 0.5, 3.0])
@@ -116,8 +120,8 @@ def test_rule_matrix_gives_delta_and_echo_error(td_gain, K):
     M = rule_matrix(K, td_gain, 4.0)
     assert M.shape == (2 * K, 2 * K)
     err = np.hstack([z, d]) @ M
-    err[:, :K] += y  # exactly as ITDSReadout applies it
-    np.testing.assert_allclose(err[:, :K], (y - z) + td_gain * (d - z),
+    err[:, :K] += y / (1 + td_gain)  # exactly as ITDSReadout applies it
+    np.testing.assert_allclose(err[:, :K], ((y - z) + td_gain * (d - z)) / (1 + td_gain),
                                rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(err[:, K:], (z - d) / 4.0, rtol=1e-13, atol=1e-15)
     if td_gain == 0:
@@ -441,48 +445,46 @@ def _change(readout, r, y, n_updates):
     return np.linalg.norm(trial.W - readout.W)
 
 
-@pytest.mark.parametrize("rule, trial_bound, single_bound",
-                         [("lms", 0.8, None), ("rls", 0.95, 0.995)])
-def test_P3_counter_trials_change_the_weights_less(rule, trial_bound, single_bound):
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+def test_P3_counter_trials_change_the_weights_less(rule):
     """P3: after learning consistent data, a wrong-target trial moves W less.
 
     Compared: a readout trained with iTDS (td_gain=2, td_timescale=5) and one
     trained with td_gain=0 on the same data; each then sees a counter-trial
     (the same input with a wrong one-hot target) on a copy. Measured ratio
-    |dW| iTDS / |dW| plain over seeds 0-7 (python, this file's setup):
-
-    - a trial of 8 updates (as a reservoir trial): LMS 0.715-0.722,
-      RLS 0.912-0.923;
-    - a single update: RLS 0.984-0.987, LMS 0.990-0.9997 (too close to 1 to
-      assert: on one update the damping is negligible for LMS).
+    |dW| iTDS / |dW| plain over seeds 0-7 (python, this file's setup), for a
+    trial of 8 updates and for a single update: LMS 0.322-0.325, RLS
+    0.318-0.319. Most of it is the bounded rule's division by 1 + td_gain = 3
+    (a smaller step toward any target); what is left, ratio x 3 = 0.955-0.975,
+    is the echo's pull away from the wrong target. Both are asserted.
     """
+    gain = 2.0
     for seed in range(4):
         rng = np.random.RandomState(seed)
         R, Y, labels = _clusters(rng)
         K = Y.shape[1]
-        itds, plain = _trained(R, Y, rule, 2.0), _trained(R, Y, rule, 0.0)
+        itds, plain = _trained(R, Y, rule, gain), _trained(R, Y, rule, 0.0)
         wrong = np.eye(K)[(labels[:30] + rng.randint(1, K, size=30)) % K]
-        for n_updates, bound in [(8, trial_bound), (1, single_bound)]:
-            if bound is None:
-                continue
+        for n_updates in (8, 1):
             a = np.mean([_change(itds, r, y, n_updates) for r, y in zip(R, wrong)])
             b = np.mean([_change(plain, r, y, n_updates) for r, y in zip(R, wrong)])
-            assert a < bound * b, (seed, n_updates, a / b)
+            assert a < 0.34 * b, (seed, n_updates, a / b)
+            assert a * (1 + gain) < 0.985 * b, (seed, n_updates, a * (1 + gain) / b)
 
 
 @pytest.mark.parametrize("rule", ["lms", "rls"])
 def test_P2_top_down_term_fades_and_its_sign(rule):
     """P2 as the diagnostics show it, in blocks of 50 updates over 6 epochs.
 
-    Measured over seeds 0-9 (this file's setup): td_ratio |e_td|/|e_sup| peaks
-    early (max over the first epoch >= 0.44 LMS, >= 0.76 RLS) and fades
-    (mean of the last epoch <= 0.33 LMS, <= 0.42 RLS). The cosine between e_sup
-    and e_td: for RLS positive in the first 50 updates (0.52 to 0.89: the two
-    terms reinforce while the large early RLS gain overshoots), then negative
-    (-0.89 to -0.80 in the last epoch: they cancel). For LMS it is negative
-    from the first block on (-0.77 to -0.71) to the end (-0.69 to -0.55): with
-    the learned echo the two terms do NOT reinforce early under LMS, so that is
-    not asserted.
+    Measured over seeds 0-9 (this file's setup, the bounded rule): td_ratio
+    |e_td|/|e_sup| peaks early (max over the first epoch 0.36-0.40 LMS,
+    0.41-0.44 RLS) and fades (mean of the last epoch / peak: 0.63-0.78 LMS,
+    0.85-0.90 RLS). The cosine between e_sup and e_td is negative from the
+    first block (-0.77 to -0.69 LMS, -0.82 to -0.74 RLS) to the end (at most
+    -0.56 LMS, -0.79 RLS): with the learned echo the two terms cancel rather
+    than reinforce, so "reinforce early" (the first half of P2) does not hold
+    and is not asserted. (Before the step was bounded, RLS showed a positive
+    early cosine; that was its overshoot, see sklearn_itds._itds.)
     """
     for seed in range(3):
         rng = np.random.RandomState(seed)
@@ -497,7 +499,66 @@ def test_P2_top_down_term_fades_and_its_sign(rule):
         n_blocks = len(R) // 50
         peak = h["td_ratio"][:n_blocks].max()
         late = h["td_ratio"][-n_blocks:].mean()
-        assert late < 0.85 * peak, (seed, peak, late)
-        assert h["cosine"][-n_blocks:].max() < 0  # settled: the terms cancel
-        if rule == "rls":
-            assert h["cosine"][0] > 0.2, (seed, h["cosine"][0])
+        assert late < (0.82 if rule == "lms" else 0.93) * peak, (seed, peak, late)
+        assert h["cosine"].max() < -0.5  # from the first block on: the terms cancel
+
+
+# -- the bounded step and runaway detection ----------------------------------------------
+
+
+def _unbounded_rls_outputs(R, Y, td_gain, td_timescale, alpha):
+    """RLS driven by the undivided error e_sup + td_gain e_td, written out."""
+    n_in, K = R.shape[1], Y.shape[1]
+    W, Wbar, P = np.zeros((n_in, K)), np.zeros((n_in, K)), np.eye(n_in) / alpha
+    peak = 0.0
+    for r, y in zip(R, Y):
+        z, d = r @ W, r @ Wbar
+        Pr = P @ r
+        k = Pr / (1.0 + r @ Pr)
+        P = P - np.outer(k, Pr)
+        W = W + np.outer(k, (y - z) + td_gain * (d - z))
+        Wbar = Wbar + np.outer(k, z - d) / td_timescale
+        peak = max(peak, np.abs(z).max())
+    return peak
+
+
+@pytest.mark.parametrize("td_gain", [0.0, 0.5, 1.0, 2.0, 5.0, 10.0])
+@pytest.mark.parametrize("td_timescale", [1.0, 5.0])
+def test_bounded_rls_stays_within_the_target_range(td_gain, td_timescale):
+    """The readout's RLS with iTDS cannot blow up; the undivided form does.
+
+    Three passes over 60 samples of a 20-input problem with a weak prior
+    (rls_alpha=1e-3, so the early gain removes almost all of each error):
+    the bounded readout's a-priori outputs stay within 3x the target range.
+    The undivided rule, written out above, reaches 36x the target range at
+    td_gain=1, 6e3x at 2 and 4e9x at 5 (td_timescale=1; measured here).
+    """
+    rng = np.random.RandomState(0)
+    R, Y = _rows(rng, 60, 20, 2)
+    R3, Y3 = np.vstack([R] * 3), np.vstack([Y] * 3)
+    readout = ITDSReadout(20, 2, rule="rls", rls_alpha=1e-3, td_gain=td_gain,
+                          td_timescale=td_timescale)
+    Z = readout.partial_fit(R3, Y3)
+    assert np.abs(Z).max() < 3 * np.abs(Y).max()
+    assert not readout.diverged()
+    if td_gain >= 2.0 and td_timescale == 1.0:
+        assert _unbounded_rls_outputs(R3, Y3, td_gain, td_timescale, 1e-3) > \
+            1e3 * np.abs(Y).max()
+
+
+def test_diverged_reports_finite_runaway_outputs():
+    rng = np.random.RandomState(3)
+    R, Y = _rows(rng, 30, 5, 2)
+    readout = _readout(5, 2, "lms", 0.0)
+    readout.partial_fit(R, Y)
+    assert not readout.diverged()
+    readout.coef_pair[:, 0] = 1e8  # finite, absurd
+    readout.partial_fit(R, Y)
+    assert readout.is_finite() and readout.diverged()
+    readout.end_epoch()  # a new epoch starts a new watch
+    assert not readout.diverged()
+    snap = readout.snapshot()
+    readout.partial_fit(R, Y)
+    assert readout.diverged()
+    readout.restore(snap)  # restoring also forgets the open epoch's watch
+    assert not readout.diverged()
