@@ -42,9 +42,11 @@ division is by 1, bit for bit. (The softmax output of the MLP keeps the
 undivided form: Adam rescales its steps anyway.)
 
 **Runaway detection.** A readout can blow up to values that are still finite;
-:meth:`ITDSReadout.diverged` also reports an epoch in which the a-priori output
-or the echo exceeded ``RUNAWAY_FACTOR`` times the largest target magnitude of
-that epoch, so that no estimator returns such a model silently.
+:meth:`ITDSReadout.diverged` also reports an epoch in which the output or the
+echo of the *current* weights on recent rows exceeded ``RUNAWAY_FACTOR`` times
+the largest target magnitude of that epoch, so that no estimator returns such
+a model silently. (A-priori outputs are not used: early in an RLS pass with a
+weak prior they can be large while the fit is sound.)
 
 Sign-split feedback writes ``W = W_pos - W_neg`` with both parts non-negative:
 ``W_pos`` learns only from the positive part of ``delta`` and ``W_neg`` only
@@ -78,6 +80,8 @@ __all__ = [
 RUNAWAY_FACTOR = 1e3
 """An output or echo larger than this times the largest target magnitude of the
 epoch counts as a runaway readout (see :meth:`ITDSReadout.diverged`)."""
+
+_WATCHED_ROWS = 32  # recent rows whose current outputs the runaway watch reads
 
 
 def stabilized_error(target, output, echo, td_gain, bounded=False):
@@ -275,6 +279,7 @@ class ITDSReadout:
         self.history = TDHistory()
         self._buffer = []
         self._peak_output = self._peak_target = 0.0
+        self._last_row = None  # the last row given to update(), until flush()
 
     @property
     def W(self):
@@ -300,6 +305,7 @@ class ITDSReadout:
         """
         zd, gain_norm = self._update(r, y)
         self._buffer.append((zd, y, gain_norm))
+        self._last_row = r
         return zd[:self.n_outputs]
 
     def partial_fit(self, R, Y):
@@ -308,10 +314,13 @@ class ITDSReadout:
         ZD = np.empty((n, self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
         gain_norms = np.empty(n)
         update = self._update
-        with single_blas_thread():  # tiny level-1/2 calls: threads only cost
+        # Tiny level-1/2 calls: threads only cost. An overflow is not reported
+        # here but by diverged(), which the estimators turn into a warning.
+        with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             for i in range(n):
                 ZD[i], gain_norms[i] = update(R[i], Y[i])
             self._record(ZD, Y, gain_norms)
+            self._watch(R[-_WATCHED_ROWS:], Y)
         return ZD[:, :self.n_outputs]
 
     def _update(self, r, y):
@@ -353,16 +362,26 @@ class ITDSReadout:
                                               bounded=True)
         change = gain_norms * np.linalg.norm(delta, axis=1)
         self.history.record(e_sup, e_td, change)
-        if ZD.size:
-            self._peak_output = max(self._peak_output, float(np.abs(ZD).max()))
+
+    def _watch(self, R, Y):
+        """Track the current weights' outputs on rows ``R`` against the targets."""
+        if len(R):
+            # The echo steers learning only when td_gain > 0; with td_gain == 0
+            # it is a diagnostic, and an under-relaxed RLS echo may wander.
+            post = R @ (self.coef_pair if self.td_gain > 0 else self.W)
+            with np.errstate(invalid="ignore"):
+                self._peak_output = max(self._peak_output, float(np.abs(post).max()))
             self._peak_target = max(self._peak_target, float(np.abs(Y).max()))
 
     def flush(self):
         """Move the errors buffered by :meth:`update` into :attr:`history`."""
         if self._buffer:
             ZD, Y, gain_norms = (np.asarray(a) for a in zip(*self._buffer))
-            self._record(ZD, Y.reshape(len(ZD), -1), gain_norms)
+            Y = Y.reshape(len(ZD), -1)
+            self._record(ZD, Y, gain_norms)
+            self._watch(np.array(self._last_row)[None], Y)
             self._buffer = []
+            self._last_row = None
 
     # -- diagnostics -----------------------------------------------------------------
     def step_norms(self, R, Y):
@@ -421,10 +440,12 @@ class ITDSReadout:
     def diverged(self):
         """True when the open epoch blew up, to non-finite or to runaway values.
 
-        Runaway: an a-priori output or echo output of the open epoch exceeded
-        :data:`RUNAWAY_FACTOR` times the largest target magnitude seen in it.
-        A readout trained toward its targets stays within a small multiple of
-        them; one a thousand times larger has diverged even while finite.
+        Runaway: after a block of updates of the open epoch, the output (and,
+        when ``td_gain > 0``, the echo) of the current weights on the block's last rows exceeded
+        :data:`RUNAWAY_FACTOR` times the largest target magnitude seen in the
+        epoch. A readout trained toward its targets stays within a small
+        multiple of them; one a thousand times larger has diverged even while
+        finite.
         """
         runaway = self._peak_output > RUNAWAY_FACTOR * self._peak_target
         return runaway or not self.is_finite()
@@ -443,6 +464,7 @@ class ITDSReadout:
         for name, value in snapshot.items():
             getattr(self, name)[...] = value
         self._buffer = []
+        self._last_row = None
         self.history.discard_epoch()
         self._peak_output = self._peak_target = 0.0
 
