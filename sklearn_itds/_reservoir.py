@@ -130,7 +130,7 @@ class Reservoir:
             return np.tanh(pre)
         return (1.0 - a) * x + a * np.tanh(pre)
 
-    def run_trials(self, U, n_steps, learn_steps, bias=False):
+    def run_trials(self, U, n_steps, learn_steps, bias=False, drive_offset=None):
         """States of a batch of trials started from the zero state.
 
         Parameters
@@ -143,6 +143,10 @@ class Reservoir:
         bias : bool, default=False
             Append a constant-1 column (the readout's bias input), written in
             place rather than by copying the states.
+        drive_offset : ndarray (N,), default=None
+            Added to every step's input drive: ``(U + c) W_in`` is
+            ``U W_in + c W_in``, so a shift ``c`` of sparse input costs no
+            densifying.
 
         Returns
         -------
@@ -162,6 +166,10 @@ class Reservoir:
         if W_T is None:
             W_T = self.W.T
         static = None if seq else np.ascontiguousarray(self.drive(U).T)
+        offset = None if drive_offset is None else drive_offset.astype(self.W.dtype)[:, None]
+        if static is not None and offset is not None:
+            static += offset
+            offset = None
         xT = np.zeros((N, B), dtype=self.W.dtype)
         first = T - learn_steps
         for t in range(T):
@@ -169,6 +177,8 @@ class Reservoir:
             # in the same order, so the same states up to summation order.
             pre = W_T @ xT
             pre += static if static is not None else self.drive(U[:, t]).T
+            if offset is not None:
+                pre += offset
             np.tanh(pre, out=pre)
             if a == 1.0:
                 xT = pre

@@ -8,6 +8,7 @@ allowed range.
 import numbers
 import warnings
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -17,6 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import FLOAT_DTYPES, validate_data
 
 __all__ = [
+    "Trials",
     "check_bool",
     "check_classes",
     "check_option",
@@ -78,7 +80,8 @@ def warn_divergence(estimator, epoch, hint):
     """Warn that training diverged and the last finite weights were kept."""
     warnings.warn(
         f"{type(estimator).__name__} diverged in epoch {epoch + 1}: the weights "
-        f"or the training errors became non-finite. Training stopped and the "
+        f"or the training errors became non-finite, or its outputs ran away to "
+        f"over 1000 times the targets. Training stopped and the "
         f"weights from the start of that epoch were kept. {hint}",
         ConvergenceWarning,
         stacklevel=3,
@@ -102,39 +105,125 @@ def unchanged_on_error(estimator):
         raise
 
 
+class Trials(NamedTuple):
+    """Validated trials.
+
+    ``U`` is either a 2-D array or sparse matrix of static samples
+    (``lengths`` is None: each is held for the estimator's ``n_steps``) or a
+    3-D array ``(n_samples, n_steps, n_features)`` of sequences, zero-padded
+    at the end when ``lengths`` (the true length of each) is given.
+    """
+
+    U: object
+    lengths: object = None
+
+    @property
+    def n_samples(self):
+        return self.U.shape[0]
+
+    @property
+    def is_sequence(self):
+        return self.U.ndim == 3
+
+
+def _sequence_list(X):
+    """True for a non-empty list/tuple whose items are all 2-D (one per sequence)."""
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    return all(getattr(x, "ndim", None) == 2 or
+               (isinstance(x, (list, tuple)) and len(x) > 0 and
+                all(isinstance(row, (list, tuple, np.ndarray)) for row in x))
+               for x in X)
+
+
+def _validate_sequence_list(estimator, X):
+    """A list of (n_steps_i, n_features) sequences -> zero-padded 3-D + lengths."""
+    seqs = []
+    for i, x in enumerate(X):
+        try:
+            x = check_array(x, dtype=FLOAT_DTYPES, input_name=f"X[{i}]",
+                            estimator=estimator)
+        except ValueError as exc:
+            raise ValueError(f"Sequence X[{i}] is not a valid 2-D array of shape "
+                             f"(n_steps, n_features): {exc}") from None
+        seqs.append(x)
+    widths = {x.shape[1] for x in seqs}
+    if len(widths) > 1:
+        raise ValueError(f"Every sequence in X must have the same number of features "
+                         f"(columns); got {sorted(widths)}.")
+    lengths = np.array([x.shape[0] for x in seqs])
+    dtype = np.result_type(*seqs)
+    U = np.zeros((len(seqs), lengths.max(), seqs[0].shape[1]), dtype=dtype)
+    for i, x in enumerate(seqs):
+        U[i, :len(x)] = x
+    return U, lengths
+
+
 def _is_3d(X):
     if sparse.issparse(X):
         return False
     if hasattr(X, "ndim"):
         return X.ndim == 3
-    return isinstance(X, (list, tuple)) and np.ndim(X) == 3
+    if not isinstance(X, (list, tuple)):
+        return False
+    try:
+        return np.ndim(X) == 3
+    except ValueError:  # ragged nested lists: numpy cannot tell the shape
+        return False
 
 
-def validate_trials(estimator, X, y="no_validation", *, reset):
-    """Validate 2-D samples or 3-D sequences ``(n_samples, n_steps, n_features)``.
+def validate_trials(estimator, X, y="no_validation", *, reset, y_numeric=False):
+    """Validate trials: 2-D samples, 3-D sequences, or a list of sequences.
 
-    A 3-D array is checked as the 2-D stack of its time steps, so
-    ``n_features_in_`` counts the features of one time step. Returns ``X``, or
-    ``(X, y)`` when ``y`` is given (pass ``y`` in ``fit``, even if None).
+    - 2-D ``(n_samples, n_features)`` (dense or sparse): static samples;
+    - 3-D ``(n_samples, n_steps, n_features)``: equal-length sequences;
+    - a list of 2-D arrays ``(n_steps_i, n_features)``: sequences of unequal
+      lengths, stored zero-padded at the end with their lengths (the padding
+      is never read: a trial's states only depend on its own steps).
+
+    A sequence's ``n_features_in_`` counts the features of one time step.
+    Returns a :class:`Trials`, or ``(trials, y)`` when ``y`` is given (pass
+    ``y`` in ``fit``, even if None). ``y_numeric`` validates a regression target
+    (1-D or 2-D, numeric) instead of class labels.
     """
+    lengths = None
+    if _sequence_list(X):
+        X, lengths = _validate_sequence_list(estimator, X)
+        if np.all(lengths == X.shape[1]):
+            lengths = None  # equal lengths: a plain 3-D array
+    elif isinstance(X, (list, tuple)) and not _is_3d(X) and len(X) and \
+            isinstance(X[0], (list, tuple, np.ndarray)) and np.ndim(X[0]) >= 2:
+        raise ValueError("X looks like a list of sequences of different shapes; pass "
+                         "a list of 2-D arrays, each of shape (n_steps_i, n_features).")
     if not _is_3d(X):
-        return validate_data(estimator, X, y, reset=reset,
-                             accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES)
+        if isinstance(y, str) and y == "no_validation":
+            return Trials(validate_data(estimator, X, reset=reset,
+                                        accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES))
+        X, y = validate_data(estimator, X, y, reset=reset, accept_sparse=("csr", "csc"),
+                             dtype=FLOAT_DTYPES, multi_output=y_numeric,
+                             y_numeric=y_numeric)
+        return Trials(X), y
     X = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES,
                     input_name="X", estimator=estimator)
     n, T, F = X.shape
     if T < 1:
         raise ValueError("X has 0 time steps; each sequence needs at least one.")
     validate_data(estimator, X.reshape(n * T, F), reset=reset)
+    trials = Trials(X, lengths)
     if isinstance(y, str) and y == "no_validation":
-        return X
+        return trials
     if y is None:
         raise ValueError(f"{type(estimator).__name__} requires y to be passed, but "
                          f"the target y is None.")
-    y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"),
-                     warn=True)
+    if y_numeric:
+        y = check_array(y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y")
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}.")
+    else:
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"),
+                         warn=True)
     check_consistent_length(X, y)
-    return X, y
+    return trials, y
 
 
 def check_classes(estimator, y, classes):
