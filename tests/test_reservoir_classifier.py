@@ -1,18 +1,21 @@
 """ITDSReservoirClassifier against an independent re-implementation.
 
-The reference here recomputes every trial's states with a naive per-sample loop
-of the leaky-tanh equation and applies plain normalized LMS, one sample-step at
-a time, in the estimator's sample order (``shuffle=False``).
+The reference here scales the inputs with plain numpy, recomputes every
+trial's states with a naive per-trial loop of the leaky-tanh equation (each
+sequence at its own length, no padding), forms the representation by hand,
+standardizes the features with numpy and then solves ridge in closed form
+(one RLS pass with td_gain=0) or applies the bounded iTDS rule one trial at a
+time with ``np.outer`` (LMS / RLS with td_gain > 0).
 """
 
 import copy
 
 import numpy as np
 import pytest
+from scipy import sparse
 from scipy.special import log_softmax
 from sklearn.datasets import load_digits, load_iris
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 from sklearn_itds import ITDSReservoirClassifier, _reservoir_classifier
 from sklearn_itds.robustness import corrupt_labels
@@ -21,106 +24,212 @@ from sklearn_itds.robustness import corrupt_labels
 @pytest.fixture(scope="module")
 def iris():
     X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    """Two classes of noisy sequences of 3-11 steps, 2 channels."""
+    rng = np.random.RandomState(0)
+    X, y = [], []
+    for i in range(60):
+        k = i % 2
+        T = rng.randint(3, 12)
+        t = np.arange(T)[:, None]
+        X.append(np.hstack([np.sin(t * (0.5 + k)), np.cos(t)]) + 0.3 * rng.randn(T, 2))
+        y.append(k)
+    return X, np.array(y)
 
 
 def _clf(**kw):
-    params = dict(n_reservoir=30, n_steps=4, max_iter=2, shuffle=False,
-                  random_state=0, td_gain=0.0, learning_rate=0.1)
+    """A small model; one plain RLS pass (ridge) unless the test says otherwise."""
+    params = dict(n_reservoir=30, n_steps=4, shuffle=False, random_state=0,
+                  leak_rate=0.5, learning_rule="rls", max_iter=1, td_gain=0.0,
+                  td_timescale=5.0)
     params.update(kw)
     return ITDSReservoirClassifier(**params)
 
 
-def naive_plain_lms(res, X, y_index, n_classes, n_steps, n_learn, epochs, lr):
-    """Plain normalized LMS on naively computed trial states, samples in order.
+def _as_list(X, n_steps):
+    """Trials as a list of (T_i, F) arrays; a static row is held n_steps."""
+    if isinstance(X, list):
+        return [np.asarray(x, dtype=float) for x in X]
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 3:
+        return list(X)
+    return [np.repeat(row[None], n_steps, axis=0) for row in X]
 
-    Returns the readout (N + 1, K), the a-priori end-of-trial outputs of the
-    last epoch and the per-epoch mean of 0.5 |y - z|^2.
-    """
-    N, a = res.W.shape[0], res.leak_rate
-    W = np.zeros((N + 1, n_classes))
-    losses = []
+
+def naive_rows(clf, X_fit, X=None, representation="mean", bidirectional=False,
+               input_to_readout=False):
+    """Readout rows [standardized features, 1] computed trial by trial."""
+    res = clf.reservoir_
+    a = res.leak_rate
+    fit_trials = _as_list(X_fit, clf.n_steps)
+    steps = np.vstack(fit_trials)
+    mean = steps.mean(axis=0)
+    scale = np.sqrt(steps.var(axis=0).mean())
+
+    def features(trials):
+        out = []
+        for u in trials:
+            u = (u - mean) / scale
+            parts = []
+            for seq in ([u, u[::-1]] if bidirectional else [u]):
+                x = np.zeros(res.W.shape[0])
+                states = []
+                for u_t in seq:
+                    x = (1 - a) * x + a * np.tanh(u_t @ res.W_in + x @ res.W + res.bias)
+                    states.append(x)
+                parts.append(_represent(np.array(states), representation))
+            if input_to_readout:
+                parts.append(_represent(u, representation))
+            out.append(np.concatenate(parts))
+        return np.array(out)
+
+    F_fit = features(fit_trials)
+    mu, sd = F_fit.mean(axis=0), F_fit.std(axis=0)
+    sd[sd == 0] = 1.0
+    F = F_fit if X is None else features(_as_list(X, clf.n_steps))
+    return np.hstack([(F - mu) / sd, np.ones((len(F), 1))])
+
+
+def _represent(S, kind):
+    return {"mean": S.mean(axis=0), "last": S[-1],
+            "mean_last": np.concatenate([S.mean(axis=0), S[-1]])}[kind]
+
+
+def ridge(R, Y, alpha):
+    return np.linalg.solve(R.T @ R + alpha * np.eye(R.shape[1]), R.T @ Y)
+
+
+def naive_itds(R, Y, rule, td_gain, td_timescale, lr, alpha, epochs):
+    """The bounded rule, one trial at a time, dense P."""
+    W = np.zeros((R.shape[1], Y.shape[1]))
+    Wbar = np.zeros_like(W)
+    P = np.eye(R.shape[1]) / alpha
     for _ in range(epochs):
-        z_end, sq = [], []
-        for u, k in zip(X, y_index):
-            target = np.eye(n_classes)[k]
-            seq = u if X.ndim == 3 else [u] * n_steps
-            T = len(seq)
-            x = np.zeros(N)
-            for t, u_t in enumerate(seq):
-                x = (1 - a) * x + a * np.tanh(u_t @ res.W_in + x @ res.W + res.bias)
-                if t >= T - n_learn:
-                    r = np.append(x, 1.0)
-                    z = r @ W
-                    e = target - z
-                    W = W + lr * np.outer(r, e) / (r @ r)
-                    sq.append(0.5 * e @ e)
-            z_end.append(z)
-        losses.append(np.mean(sq))
-    return W, np.array(z_end), losses
+        for r, y in zip(R, Y):
+            z, d = r @ W, r @ Wbar
+            delta = ((y - z) + td_gain * (d - z)) / (1 + td_gain)
+            if rule == "rls":
+                Pr = P @ r
+                gain = Pr / (1 + r @ Pr)
+                P = P - np.outer(gain, Pr)
+            else:
+                gain = lr * r / (r @ r)
+            W = W + np.outer(gain, delta)
+            Wbar = Wbar + np.outer(gain, z - d) / td_timescale
+    return W, Wbar
 
 
-@pytest.mark.parametrize("n_learn_steps", [None, 1, 3])
-def test_zero_gain_fit_equals_plain_lms_written_out(iris, n_learn_steps):
+# -- exactness ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("representation", ["mean", "last", "mean_last"])
+@pytest.mark.parametrize("bidirectional, input_to_readout",
+                         [(False, False), (True, False), (False, True)])
+def test_zero_gain_rls_pass_equals_closed_form_ridge(sequences, representation,
+                                                     bidirectional, input_to_readout):
+    """Each representation's readout is ridge on the same features (td_gain=0)."""
+    X, y = sequences
+    kw = dict(representation=representation, bidirectional=bidirectional,
+              input_to_readout=input_to_readout)
+    clf = _clf(rls_alpha=2.0, **kw).fit(X, y)
+    R = naive_rows(clf, X, **kw)
+    np.testing.assert_allclose(clf.encoder_.transform(clf._validate(X)), R,
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(clf.readout_.W, ridge(R, np.eye(2)[y], 2.0),
+                               rtol=1e-8, atol=1e-10)
+
+
+def test_static_input_and_sparse_input_equal_the_naive_rows(iris):
     X, y = iris
-    clf = _clf(n_learn_steps=n_learn_steps).fit(X, y)
-    L = 4 if n_learn_steps is None else n_learn_steps
-    W, z_end, losses = naive_plain_lms(clf.reservoir_, X, y, 3, 4, L, 2, 0.1)
-    np.testing.assert_allclose(clf.readout_.W, W, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(clf.loss_curve_, losses, rtol=1e-9)
-    assert clf.n_iter_ == 2
-    np.testing.assert_array_equal(clf.td_history_["n_updates"], [150 * L] * 2)
-    # The temperature minimizes the log loss of the last epoch's a-priori
-    # end-of-trial outputs (a grid search over T never does better).
+    clf = _clf(rls_alpha=0.5).fit(X, y)
+    R = naive_rows(clf, X)
+    np.testing.assert_allclose(clf.readout_.W, ridge(R, np.eye(3)[y], 0.5),
+                               rtol=1e-8, atol=1e-10)
+    # Sparse input stays sparse; its centring goes into the reservoir's drive,
+    # so it gives the model of the dense input.
+    sp = _clf(rls_alpha=0.5).fit(sparse.csr_matrix(X), y)
+    np.testing.assert_allclose(sp.readout_.W, clf.readout_.W, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(sp.decision_function(sparse.csr_matrix(X)),
+                               clf.decision_function(X), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("rule, td_gain", [("lms", 0.0), ("lms", 2.0), ("rls", 1.5)])
+def test_readout_follows_the_naive_bounded_rule(sequences, rule, td_gain):
+    X, y = sequences
+    clf = _clf(learning_rule=rule, td_gain=td_gain, td_timescale=3.0, max_iter=3,
+               learning_rate=0.2, rls_alpha=1.0).fit(X, y)
+    R = naive_rows(clf, X)
+    W, Wbar = naive_itds(R, np.eye(2)[y], rule, td_gain, 3.0, 0.2, 1.0, 3)
+    np.testing.assert_allclose(clf.readout_.W, W, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(clf.readout_.W_echo, Wbar, rtol=1e-8, atol=1e-10)
+
+
+def test_unequal_lengths_equal_each_trial_run_alone(sequences):
+    """A list of sequences gives each trial exactly the rows of running it alone."""
+    X, y = sequences
+    clf = _clf().fit(X, y)
+    together = clf.encoder_.transform(clf._validate(X))
+    alone = np.vstack([clf.encoder_.transform(clf._validate([x])) for x in X])
+    np.testing.assert_allclose(together, alone, rtol=1e-12, atol=1e-13)
+    # ...and not what zero-padding at the end by hand would give: padded steps
+    # of a 3-D array are real (zero) inputs.
+    T = max(len(x) for x in X)
+    padded = np.stack([np.vstack([x, np.zeros((T - len(x), 2))]) for x in X])
+    assert not np.allclose(clf.encoder_.transform(clf._validate(padded)), together)
+    # Equal-length lists are the 3-D array.
+    same = [x[:3] for x in X]
+    np.testing.assert_array_equal(clf.encoder_.transform(clf._validate(same)),
+                                  clf.encoder_.transform(clf._validate(np.stack(same))))
+
+
+def test_results_do_not_depend_on_the_state_budget(sequences, monkeypatch):
+    X, y = sequences
+    fits = {}
+    for budget in (40, 1 << 22):  # 40 values: one trial at a time
+        monkeypatch.setattr(_reservoir_classifier.TrialEncoder, "_BUDGET", budget)
+        clf = _clf(td_gain=2.0, shuffle=True).fit(X, y)
+        fits[budget] = (clf.readout_.W.copy(), clf.predict_proba(X), clf.temperature_)
+    for a, b in zip(*fits.values()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_repeated_rows_as_sequences_equal_static_input(iris):
+    X, y = iris
+    X3 = np.repeat(X[:, None, :], 4, axis=1)
+    a = _clf(td_gain=2.0).fit(X, y)
+    b = _clf(td_gain=2.0, n_steps=99).fit(X3, y)  # a 3-D X sets its own length
+    np.testing.assert_allclose(b.readout_.W, a.readout_.W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.predict_proba(X3), a.predict_proba(X),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_temperature_minimizes_the_a_priori_log_loss(iris):
+    X, y = iris
+    clf = _clf(learning_rule="lms", max_iter=2, learning_rate=0.1).fit(X, y)
+    R = naive_rows(clf, X)
+    W = np.zeros((R.shape[1], 3))
+    z = []
+    for epoch in range(2):  # the last epoch's a-priori outputs
+        z = []
+        for r, k in zip(R, y):
+            z.append(r @ W)
+            W = W + 0.1 * np.outer(r, np.eye(3)[k] - r @ W) / (r @ r)
+    z = np.array(z)
     rows = np.arange(len(y))
 
     def log_loss(T):
-        return -log_softmax(z_end / T, axis=1)[rows, y].mean()
+        return -log_softmax(z / T, axis=1)[rows, y].mean()
 
     grid = np.exp(np.linspace(-6, 6, 2401))
-    best = min(log_loss(T) for T in grid)
-    assert log_loss(clf.temperature_) <= best + 1e-7
+    assert log_loss(clf.temperature_) <= min(log_loss(T) for T in grid) + 1e-7
     assert clf.temperature_ != 1.0
 
 
-def test_n_learn_steps_longer_than_the_trial_raises(iris):
-    X, y = iris
-    with pytest.raises(ValueError, match="n_learn_steps"):
-        _clf(n_learn_steps=5).fit(X, y)
-
-
-def test_sequences_equal_the_naive_loop(iris):
-    X, y = iris
-    rng = np.random.RandomState(0)
-    X3 = X[:, None, :] + 0.3 * rng.standard_normal((len(X), 5, X.shape[1]))
-    clf = _clf(n_learn_steps=2).fit(X3, y)
-    assert clf.n_features_in_ == 4
-    W, _, _ = naive_plain_lms(clf.reservoir_, X3, y, 3, None, 2, 2, 0.1)
-    np.testing.assert_allclose(clf.readout_.W, W, rtol=1e-9, atol=1e-12)
-
-
-@pytest.mark.parametrize("td_gain", [0.0, 2.0])
-def test_results_do_not_depend_on_the_chunk_size(iris, monkeypatch, td_gain):
-    X, y = iris
-    fits = {}
-    for chunk in (7, 256):
-        monkeypatch.setattr(_reservoir_classifier, "_CHUNK", chunk)
-        clf = _clf(td_gain=td_gain, shuffle=True).fit(X, y)
-        fits[chunk] = (clf.readout_.W.copy(), clf.readout_.W_echo.copy(),
-                       clf.predict_proba(X), clf.temperature_)
-    for a, b in zip(fits[7], fits[256]):
-        np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("td_gain", [0.0, 2.0])
-def test_repeated_rows_as_sequences_equal_static_input(iris, td_gain):
-    X, y = iris
-    X3 = np.repeat(X[:, None, :], 4, axis=1)
-    a = _clf(td_gain=td_gain).fit(X, y)
-    b = _clf(td_gain=td_gain, n_steps=99).fit(X3, y)  # a 3-D X sets its own length
-    np.testing.assert_allclose(b.readout_.W, a.readout_.W, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(b.predict_proba(X3), a.predict_proba(X),
-                               rtol=1e-10, atol=1e-14)
+# -- outputs -------------------------------------------------------------------------
 
 
 def test_predict_proba_predict_and_decision_function(iris):
@@ -130,16 +239,10 @@ def test_predict_proba_predict_and_decision_function(iris):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     assert (proba > 0).all()
     np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
-    scores = clf.decision_function(X)
-    # The readout at the end of a naively computed trial.
-    res = clf.reservoir_
-    x = np.zeros((len(X), res.W.shape[0]))
-    for _ in range(4):
-        x = 0.5 * x + 0.5 * np.tanh(X @ res.W_in + x @ res.W + res.bias)
-    Z = np.hstack([x, np.ones((len(X), 1))]) @ clf.readout_.W
-    np.testing.assert_allclose(scores, Z, rtol=1e-10, atol=1e-12)
+    Z = naive_rows(clf, X) @ clf.readout_.W
+    np.testing.assert_allclose(clf.decision_function(X), Z, rtol=1e-8, atol=1e-10)
     e = np.exp((Z - Z.max(axis=1, keepdims=True)) / clf.temperature_)
-    np.testing.assert_allclose(proba, e / e.sum(axis=1, keepdims=True), rtol=1e-9)
+    np.testing.assert_allclose(proba, e / e.sum(axis=1, keepdims=True), rtol=1e-8)
 
 
 def test_binary_decision_function(iris):
@@ -148,24 +251,26 @@ def test_binary_decision_function(iris):
     clf = _clf().fit(X[mask], y[mask])
     scores = clf.decision_function(X[mask])
     assert scores.shape == (mask.sum(),)
-    Z = clf.readout_.predict(np.hstack([clf.reservoir_.run_trials(X[mask], 4, 1)[:, 0],
-                                        np.ones((mask.sum(), 1))]))
-    np.testing.assert_allclose(scores, Z[:, 1] - Z[:, 0], rtol=1e-12)
+    Z = naive_rows(clf, X[mask]) @ clf.readout_.W
+    np.testing.assert_allclose(scores, Z[:, 1] - Z[:, 0], rtol=1e-8, atol=1e-10)
     np.testing.assert_array_equal(clf.predict(X[mask]), (scores > 0).astype(int))
 
 
 @pytest.mark.parametrize("td_gain", [0.0, 2.0])
 def test_partial_fit_in_order_equals_one_epoch_of_fit(iris, td_gain):
+    """partial_fit learns the statistics on its first call, then continues."""
     X, y = iris
-    fitted = _clf(td_gain=td_gain, max_iter=1).fit(X, y)
-    online = _clf(td_gain=td_gain, max_iter=1)
-    for start in range(0, 150, 40):
-        online.partial_fit(X[start:start + 40], y[start:start + 40], classes=[0, 1, 2])
-    for name in ("W", "W_echo"):
-        np.testing.assert_array_equal(getattr(online.readout_, name),
-                                      getattr(fitted.readout_, name))
-    np.testing.assert_array_equal(online.reservoir_.W, fitted.reservoir_.W)
-    assert online.n_iter_ == 4  # one per call
+    rng = np.random.RandomState(0)
+    order = rng.permutation(150)
+    X, y = X[order], y[order]
+    fitted = _clf(td_gain=td_gain).fit(X[:60], y[:60])
+    online = _clf(td_gain=td_gain).partial_fit(X[:60], y[:60], classes=[0, 1, 2])
+    np.testing.assert_array_equal(online.readout_.W, fitted.readout_.W)
+    online.partial_fit(X[60:], y[60:])
+    R = naive_rows(fitted, X[:60], X)  # statistics of the first call
+    W, _ = naive_itds(R, np.eye(3)[y], "rls", td_gain, 5.0, None, 10.0, 1)
+    np.testing.assert_allclose(online.readout_.W, W, rtol=1e-8, atol=1e-10)
+    assert online.n_iter_ == 2  # one per call
 
 
 def test_string_labels_equal_integer_labels(iris):
@@ -190,12 +295,30 @@ def test_td_gain_changes_the_fit_and_zero_gain_ignores_td_timescale(iris):
     assert not np.allclose(a.readout_.W, c.readout_.W)
 
 
+def test_malformed_sequence_lists_get_clear_errors(sequences):
+    X, y = sequences
+    clf = _clf().fit(X, y)
+    with pytest.raises(ValueError, match="same number of features"):
+        clf.predict([np.zeros((4, 2)), np.zeros((4, 3))])
+    with pytest.raises(ValueError, match=r"X\[1\]"):
+        clf.predict([np.zeros((4, 2)), np.full((4, 2), np.nan)])
+    with pytest.raises(ValueError, match="2 features"):
+        clf.predict([np.zeros((4, 3))] * 2)
+    with pytest.raises(ValueError, match="inconsistent|samples"):
+        clf.fit(X, y[:-1])
+
+
+# -- what iTDS does ----------------------------------------------------------------------
+
+
 def test_P3_counter_trials_move_the_readout_less(iris):
     """A wrong-label trial after fitting clean data changes W less with iTDS.
 
-    Measured with this setup (n_steps=8, so 8 updates per trial): the mean
-    |dW| over 30 counter-trials with iTDS (td_gain=2, td_timescale=5) is
-    0.726-0.780 x that of the td_gain=0 fit over seeds 0-5.
+    LMS readout (3 passes, learning_rate 0.05), td_gain=2 vs 0: the mean |dW|
+    over 30 counter-trials, measured over seeds 0-5, is 0.325-0.327 x that of
+    the td_gain=0 fit. The bounded rule divides every step by 1 + td_gain = 3;
+    the rest (ratio x 3 = 0.976-0.981) is the echo pulling away from the
+    wrong label: small, but below 1 on every seed.
     """
     X, y = iris
     rng = np.random.RandomState(0)
@@ -204,7 +327,7 @@ def test_P3_counter_trials_move_the_readout_less(iris):
     for seed in range(3):
         sizes = {}
         for g in (2.0, 0.0):
-            clf = _clf(td_gain=g, td_timescale=5.0, n_steps=8, max_iter=5,
+            clf = _clf(learning_rule="lms", td_gain=g, td_timescale=5.0, max_iter=3,
                        learning_rate=0.05, shuffle=True, random_state=seed).fit(X, y)
             changes = []
             for i, label in zip(idx, wrong):
@@ -212,35 +335,22 @@ def test_P3_counter_trials_move_the_readout_less(iris):
                 trial.partial_fit(X[i:i + 1], [label])
                 changes.append(np.linalg.norm(trial.readout_.W - clf.readout_.W))
             sizes[g] = np.mean(changes)
-        assert sizes[2.0] < 0.85 * sizes[0.0], (seed, sizes[2.0] / sizes[0.0])
+        assert sizes[2.0] < 0.34 * sizes[0.0], (seed, sizes[2.0] / sizes[0.0])
+        assert 3 * sizes[2.0] < 0.99 * sizes[0.0], (seed, 3 * sizes[2.0] / sizes[0.0])
 
 
-def test_itds_beats_plain_lms_on_digits_with_wrong_labels():
-    """The iTDS benefit (P4) under 30 % counter-trials on load_digits.
+def test_defaults_classify_digits_and_itds_helps_under_label_noise():
+    """The defaults are a ridge-quality learner, and iTDS earns its place.
 
-    A small, fast setup: 500 training / 500 test digits (stratified), 60 units,
-    4-step trials, 6 epochs, learning_rate=0.15. The rate is 3x the default
-    because with so little training the default 0.05 barely lets the wrong
-    labels hurt plain LMS: at 0.05 (100 units, 600 digits, 5 or 8 epochs) the
-    gain was only +0.4 / +0.9 points on average over 5 seeds, with one seed
-    worse, too small to assert.
-    Measured with this setup, clean test accuracy, iTDS (default td_gain=2,
-    td_timescale=5) vs td_gain=0, seeds 0-3: differences +0.160, +0.050,
-    +0.106, +0.152 (means 0.787 vs 0.670).
+    Measured (seed 0, 70/30 split): clean 0.967 (td_gain=0: 0.969); with 30 %
+    wrong training labels 0.941 against 0.898 for the td_gain=0 ablation.
     """
     X, y = load_digits(return_X_y=True)
-    gains = []
-    for seed in range(3):
-        Xtr, Xte, ytr, yte = train_test_split(X / 16, y, train_size=500, test_size=500,
-                                              random_state=seed, stratify=y)
-        noisy = corrupt_labels(ytr, 0.3, random_state=seed)
-        assert np.mean(noisy != ytr) == pytest.approx(0.3)
-        scores = {}
-        for g in (2.0, 0.0):
-            clf = ITDSReservoirClassifier(n_reservoir=60, n_steps=4, max_iter=6,
-                                          learning_rate=0.15, td_gain=g,
-                                          random_state=seed).fit(Xtr, noisy)
-            scores[g] = clf.score(Xte, yte)
-        gains.append(scores[2.0] - scores[0.0])
-    assert np.mean(gains) > 0.05, gains
-    assert min(gains) > 0, gains
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0)
+    clf = ITDSReservoirClassifier(random_state=0).fit(Xtr, ytr)
+    assert clf.score(Xte, yte) > 0.96
+    noisy = corrupt_labels(ytr, 0.3, random_state=0)
+    itds = ITDSReservoirClassifier(random_state=0).fit(Xtr, noisy).score(Xte, yte)
+    plain = ITDSReservoirClassifier(td_gain=0.0, random_state=0).fit(
+        Xtr, noisy).score(Xte, yte)
+    assert itds > 0.92 and itds > plain + 0.02, (itds, plain)

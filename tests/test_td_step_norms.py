@@ -67,7 +67,7 @@ def test_readout_step_norms_plain_without_td(rule):
 @pytest.mark.parametrize("td_gain", [0.0, 2.0])
 def test_reservoir_classifier_matches_one_real_update(td_gain):
     X, y = load_iris(return_X_y=True)
-    clf = ITDSReservoirClassifier(n_reservoir=30, n_steps=4, n_learn_steps=1,
+    clf = ITDSReservoirClassifier(n_reservoir=30, n_steps=4, learning_rule="rls",
                                   max_iter=2, td_gain=td_gain, random_state=0)
     clf.fit(X, y)
     idx = [0, 60, 120, 10]
@@ -75,7 +75,7 @@ def test_reservoir_classifier_matches_one_real_update(td_gain):
     norms = clf.td_step_norms(X[idx], labels)
     for i, label, norm in zip(idx, labels, norms):
         trial = copy.deepcopy(clf)
-        trial.partial_fit(X[i:i + 1], [label])  # exactly one update (end of trial)
+        trial.partial_fit(X[i:i + 1], [label])  # exactly one update per trial
         np.testing.assert_allclose(
             norm, np.linalg.norm(trial.readout_.W - clf.readout_.W), rtol=1e-9)
 
@@ -83,7 +83,8 @@ def test_reservoir_classifier_matches_one_real_update(td_gain):
 def test_reservoir_regressor_matches_one_real_update():
     series = np.sin(2 * np.pi * np.arange(400) / 37)
     X, y = series[:-1, None], series[1:]
-    model = ITDSReservoirRegressor(n_reservoir=40, washout=20, td_gain=0.5,
+    model = ITDSReservoirRegressor(n_reservoir=40, mode="sequential", washout=20,
+                                   td_gain=0.5,
                                    td_timescale=2.0, output_feedback=True,
                                    feedback_scaling=0.3, random_state=0)
     model.fit(X[:300], y[:300])
@@ -95,6 +96,21 @@ def test_reservoir_regressor_matches_one_real_update():
     np.testing.assert_allclose(
         norms[0], np.linalg.norm(trial.readout_.W - model.readout_.W), rtol=1e-9)
     assert norms.shape == (4,)
+
+
+@pytest.mark.parametrize("rule", ["rls", "lms"])
+def test_reservoir_regressor_samples_mode_matches_one_real_update(rule):
+    series = np.sin(2 * np.pi * np.arange(400) / 37)
+    X = np.lib.stride_tricks.sliding_window_view(series, 6)[:-1]
+    y = series[6:]
+    model = ITDSReservoirRegressor(n_reservoir=40, learning_rule=rule, td_gain=0.5,
+                                   random_state=0).fit(X[:300], y[:300])
+    norms = model.td_step_norms(X[300:304], y[300:304] + 0.5)
+    for i, norm in enumerate(norms):
+        trial = copy.deepcopy(model)
+        trial.partial_fit(X[300 + i:301 + i], y[300 + i:301 + i] + 0.5)  # one update
+        np.testing.assert_allclose(
+            norm, np.linalg.norm(trial.readout_.W - model.readout_.W), rtol=1e-9)
 
 
 @pytest.mark.parametrize("td_gain", [0.0, 2.0])
