@@ -40,6 +40,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from . import ITDSMLPClassifier, ITDSReservoirClassifier, ITDSReservoirRegressor
+from ._reservoir_base import InputScaler
 from .datasets import load_task
 from .robustness import _seeded, corrupt_labels
 
@@ -166,28 +167,44 @@ def _teacher_states(res, X, Y):
 
 
 def _ridge_series(params, task, ks, n_test):
-    """The ridge echo-state peer: same reservoir, Ridge readout, per checkpoint."""
+    """The ridge echo-state peer: same reservoir and rows, Ridge readout, per checkpoint.
+
+    As the regressor's sequential mode does, the inputs are scaled with the
+    training rows' statistics, the targets standardized, and the readout reads
+    ``[x(t), u(t)]`` with ``input_to_readout``; states are driven by the
+    previous (standardized) target where there is output feedback.
+    """
     shell = ITDSReservoirRegressor(**params)
     Y = np.asarray(task.y, dtype=float).reshape(len(task.y), -1)
+    X = np.asarray(task.X, dtype=float)
+    n = task.n_train
+    target = StandardScaler().fit(Y[:n])
+    Ys = target.transform(Y)
+    U = InputScaler().fit(X[:n]).transform(X) if shell.scale_inputs else X
     feedback = bool(params.get("output_feedback"))
-    shell._build(task.X.shape[1], Y.shape[1], Y.shape[1] if feedback else 0)
+    shell._build(X.shape[1], Y.shape[1], Y.shape[1] if feedback else 0)
     res = shell.reservoir_
-    S = _teacher_states(res, np.asarray(task.X, dtype=float), Y)
+    S = _teacher_states(res, U, Ys)
+    rows = np.hstack([S, U]) if shell.input_to_readout else S
     washout = params["washout"]
     curve = []
     for k in ks:
-        ridge = Ridge(alpha=params.get("rls_alpha", 1e-4)).fit(S[washout:k], Y[washout:k])
-        W, b = ridge.coef_.T, ridge.intercept_
+        ridge = Ridge(alpha=shell._rls_alpha()).fit(rows[washout:k], Ys[washout:k])
+        W = ridge.coef_.reshape(Y.shape[1], -1).T
+        b = np.reshape(ridge.intercept_, -1)
         if not feedback:
-            Z = S[k:k + n_test] @ W + b
+            Z = rows[k:k + n_test] @ W + b
         else:  # autonomous continuation from the state and target at step k - 1
-            x, y_prev = S[k - 1].copy(), Y[k - 1]
-            drive = res.drive(np.asarray(task.X[k:k + n_test], dtype=float))
+            x, y_prev = S[k - 1].copy(), Ys[k - 1]
+            drive = res.drive(U[k:k + n_test])
             Z = np.empty((len(drive), Y.shape[1]))
             with np.errstate(all="ignore"):
                 for t, d in enumerate(drive):
                     x = res.step(x, d + y_prev @ res.W_fb)
-                    Z[t] = y_prev = x @ W + b
+                    r = np.concatenate([x, U[k + t]]) if shell.input_to_readout else x
+                    Z[t] = y_prev = r @ W + b
+        with np.errstate(all="ignore"):
+            Z = target.inverse_transform(Z)
         curve.append(nrmse(Y[k:k + n_test], Z) if np.isfinite(Z).all() else np.inf)
     return curve
 

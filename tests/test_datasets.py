@@ -98,7 +98,10 @@ def test_every_task_loads(name):
         assert X.ndim == (3 if kind == "sequence_classification" else 2)
     if kind == "generation":
         assert X.shape == (y.shape[0], 1) and np.all(X == 1.0)
-        assert task.estimator_params == {"output_feedback": True}
+        assert task.estimator_params == {"mode": "sequential", "output_feedback": True,
+                                         "leak_rate": 0.3}
+    elif task.estimator == "ITDSReservoirRegressor":  # one series, step by step
+        assert task.estimator_params == {"mode": "sequential"}
     # return_X_y gives the same arrays
     X2, y2 = load_task(name, random_state=0, return_X_y=True, **SMALL[name])
     np.testing.assert_array_equal(X2, X)
@@ -108,7 +111,7 @@ def test_every_task_loads(name):
 def test_estimator_params_is_a_fresh_dict():
     load_task("sines4", n_steps=10).estimator_params["output_feedback"] = 0
     assert load_task("sines4", n_steps=10).estimator_params == {
-        "output_feedback": True}
+        "mode": "sequential", "output_feedback": True, "leak_rate": 0.3}
 
 
 @pytest.mark.parametrize("name", sorted(SEEDED))
