@@ -32,8 +32,9 @@ N_STEPS = 720 if QUICK else 1200
 
 task = load_task("sines4", n_steps=N_STEPS)
 n = task.n_train
-model = ITDSReservoirRegressor(n_reservoir=N_RESERVOIR, output_feedback=True,
-                               spectral_radius=1.2, washout=100, random_state=0)
+model = ITDSReservoirRegressor(n_reservoir=N_RESERVOIR, mode="sequential",
+                               output_feedback=True, spectral_radius=1.2,
+                               leak_rate=0.3, washout=100, random_state=0)
 model.fit(task.X[:n], task.y[:n])
 generated = model.predict(task.X[n:])      # autonomous: fed back its own output
 mae = np.mean(np.abs(generated - task.y[n:]))

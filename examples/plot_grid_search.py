@@ -37,10 +37,10 @@ from sklearn_itds.robustness import corrupt_labels
 QUICK = os.environ.get("SKLEARN_ITDS_QUICK", "0") not in ("", "0")
 if QUICK:
     GAINS, TIMESCALES, CV, PARAMS = [0.0, 2.0], [2.0, 5.0], 2, dict(
-        n_reservoir=60, max_iter=2)
+        n_reservoir=60)
 else:
     GAINS, TIMESCALES, CV, PARAMS = [0.0, 0.5, 1.0, 2.0, 4.0], [2.0, 5.0, 20.0], 3, dict(
-        n_reservoir=200, max_iter=5)
+        n_reservoir=200)
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(

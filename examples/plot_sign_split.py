@@ -36,7 +36,7 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn_itds import ITDSReservoirClassifier
 
 QUICK = os.environ.get("SKLEARN_ITDS_QUICK", "0") not in ("", "0")
-PARAMS = dict(n_reservoir=100 if QUICK else 300, max_iter=3 if QUICK else 10)
+PARAMS = dict(n_reservoir=100 if QUICK else 300, max_iter=20 if QUICK else 150)
 SEEDS = [0] if QUICK else [0, 1, 2]
 
 X, y = load_digits(return_X_y=True)

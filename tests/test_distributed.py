@@ -54,7 +54,8 @@ def test_grid_search_on_local_cluster_equals_local_run():
     lambda: ITDSMLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
     lambda: ITDSReservoirClassifier(n_reservoir=20, max_iter=2, feedback_split=True,
                                     random_state=0),
-    lambda: ITDSReservoirRegressor(n_reservoir=20, output_feedback=True, random_state=0),
+    lambda: ITDSReservoirRegressor(n_reservoir=20, mode="sequential", output_feedback=True,
+                                   random_state=0),
 ], ids=["mlp", "reservoir_classifier", "reservoir_regressor"])
 def test_fitted_estimators_pickle_round_trip(make):
     # What the dask backend does to every fitted estimator: pickle it, unpickle

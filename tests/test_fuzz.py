@@ -164,12 +164,15 @@ def test_fuzz_reservoir_classifier(d, params, n_steps, three_d, bad):
 @BUDGET
 @given(d=data(False), params=st.fixed_dictionaries({**common, **reservoir}),
        washout=st.integers(0, 5), feedback=st.booleans(),
+       mode=st.sampled_from(["samples", "sequential"]),
        rls_alpha=st.sampled_from([1e-8, 1e-4, 1.0]), bad=_maybe_bad(BAD_RESERVOIR))
-def test_fuzz_reservoir_regressor(d, params, washout, feedback, rls_alpha, bad):
+def test_fuzz_reservoir_regressor(d, params, washout, feedback, mode, rls_alpha, bad):
     X, y = d
     if bad:
         params = {**params, bad[0]: bad[1]}
-    _run(lambda: ITDSReservoirRegressor(washout=washout, output_feedback=feedback,
+    feedback = feedback and mode == "sequential"  # samples mode rejects it
+    _run(lambda: ITDSReservoirRegressor(mode=mode, washout=washout,
+                                        output_feedback=feedback,
                                         rls_alpha=rls_alpha, max_iter=2,
                                         random_state=0, **params),
          X, y)

@@ -167,7 +167,7 @@ def test_time_series_split_test_segment_continues_the_training_state(series):
     X, y = series
     train, test = next(iter(TimeSeriesSplit(n_splits=2).split(X)))
     assert train[-1] + 1 == test[0]
-    model = _regressor().fit(X[train], y[train])
+    model = _regressor(mode="sequential").fit(X[train], y[train])
     pred = model.predict(X[test])
     # predicting the test segment after a cold start (a fresh state) is worse
     # over the first steps, which shows that predict continues from state_
