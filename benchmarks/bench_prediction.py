@@ -103,7 +103,7 @@ def side_by_side(seeds, units):
 def grid(seeds, units):
     rows = []
     axes = dict(spectral_radius=[0.9, 1.0], leak_rate=[0.3, 1.0],
-                input_scaling=[0.3, 1.0], rls_alpha=[1e-6, 1e-4, 1e-2, 1.0],
+                input_scaling=[0.1, 0.3, 1.0], rls_alpha=[1e-5, 1e-4, 1e-2],
                 input_to_readout=[True, False])
     for values in itertools.product(*axes.values()):
         params = dict(zip(axes, values))

@@ -76,7 +76,7 @@ def task_models(task, quick=False):
         if task.estimator == "ITDSReservoirClassifier":
             n_res = 200 if quick else 400
             itds = ITDSReservoirClassifier(n_reservoir=n_res, **params)
-            epochs = 10 if quick else 30
+            epochs = 30 if quick else 150  # the default LMS passes
         else:
             itds = ITDSMLPClassifier(**params)
         name = type(itds).__name__

@@ -41,7 +41,7 @@ __all__ = ["main"]
 def default_models(quick=False):
     """The estimators of the default comparison, by display name."""
     mlp_iter = 60 if quick else 200
-    res_iter = 5 if quick else 15
+    res_iter = 50 if quick else 150  # the reservoir's default LMS passes
     n_res = 200 if quick else 400
     return {
         "ITDSMLPClassifier": ITDSMLPClassifier(max_iter=mlp_iter),
