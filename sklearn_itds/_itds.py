@@ -317,11 +317,35 @@ class ITDSReadout:
         # Tiny level-1/2 calls: threads only cost. An overflow is not reported
         # here but by diverged(), which the estimators turn into a warning.
         with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
-            for i in range(n):
-                ZD[i], gain_norms[i] = update(R[i], Y[i])
+            if self.rule == "lms" and not self.feedback_split and self.mask is None:
+                self._lms_pass(R, Y, ZD, gain_norms)
+            else:
+                for i in range(n):
+                    ZD[i], gain_norms[i] = update(R[i], Y[i])
             self._record(ZD, Y, gain_norms)
             self._watch(R[-_WATCHED_ROWS:], Y)
         return ZD[:, :self.n_outputs]
+
+    def _lms_pass(self, R, Y, ZD, gain_norms):
+        """Plain normalized-LMS updates on the rows of ``R``, in order.
+
+        The same arithmetic as :meth:`_update` for ``rule="lms"`` without a
+        sign split or mask, with the per-row step sizes and target terms
+        computed for all rows first (fewer calls per update); tested equal.
+        """
+        K = self.n_outputs
+        ger = _blas(self.coef_pair.dtype).ger
+        C, mix = self.coef_pair, self.mix
+        norms = np.einsum("ij,ij->i", R, R)
+        scales = self.learning_rate / norms
+        gain_norms[:] = scales * np.sqrt(norms)
+        target = np.zeros((R.shape[0], C.shape[1]), dtype=C.dtype)
+        target[:, :K] = Y * self._target_scale
+        for i in range(R.shape[0]):
+            r = R[i]
+            zd = r @ C
+            ZD[i] = zd
+            ger(scales[i], r, zd @ mix + target[i], a=C, overwrite_a=1)
 
     def _update(self, r, y):
         """The update itself; returns ``([z, d], |gain|)`` before the update."""

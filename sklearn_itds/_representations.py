@@ -21,7 +21,8 @@ pass the features to the iTDS readout (:mod:`sklearn_itds._itds`).
 
 import numpy as np
 
-__all__ = ["REPRESENTATIONS", "n_features", "reverse_trials", "trial_features"]
+__all__ = ["REPRESENTATIONS", "from_summary", "n_features", "reverse_trials",
+           "trial_features"]
 
 REPRESENTATIONS = ("mean", "last", "mean_last")
 
@@ -57,6 +58,22 @@ def trial_features(S, lengths, kind):
         return _masked_mean(S, lengths)
     if kind == "mean_last":
         return np.hstack([_masked_mean(S, lengths), S[rows, lengths - 1]])
+    raise ValueError(f"unknown representation {kind!r}")
+
+
+def from_summary(mean, last, kind):
+    """Features from each trial's mean and last state (both ``(B, N)``).
+
+    Equal to :func:`trial_features` on the full trajectories, for the
+    representations offered; the reservoir computes the two summaries on the
+    fly (``Reservoir.trial_summary``) without storing the trajectory.
+    """
+    if kind == "mean":
+        return mean
+    if kind == "last":
+        return last
+    if kind == "mean_last":
+        return np.hstack([mean, last])
     raise ValueError(f"unknown representation {kind!r}")
 
 

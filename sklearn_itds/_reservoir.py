@@ -152,13 +152,55 @@ class Reservoir:
         -------
         states : ndarray (B, learn_steps, N), or (B, learn_steps, N + 1) with bias
         """
+        T = U.shape[1] if U.ndim == 3 else n_steps
+        B, N = U.shape[0], self.n_reservoir
+        out = np.empty((B, learn_steps, N + bool(bias)), dtype=self.W.dtype)
+        if bias:
+            out[:, :, N] = 1.0
+        first = T - learn_steps
+        for t, xT in enumerate(self._trajectory(U, n_steps, drive_offset)):
+            if t >= first:
+                out[:, t - first, :N] = xT.T
+        return out
+
+    def trial_summary(self, U, n_steps, lengths=None, drive_offset=None):
+        """Mean and last state of each trial, without storing the trajectory.
+
+        Trial ``i`` is valid for its first ``lengths[i]`` steps (None: all);
+        its later, padded steps are run but never read. Memory is ``O(B N)``
+        whatever the trial length. Arguments as in :meth:`run_trials`.
+
+        Returns
+        -------
+        mean, last : ndarray (B, N)
+            ``mean_t x(t)`` over the valid steps, and ``x(T_i)``.
+        """
+        T = U.shape[1] if U.ndim == 3 else n_steps
+        B, N = U.shape[0], self.n_reservoir
+        total = np.zeros((N, B), dtype=self.W.dtype)
+        last = np.empty((N, B), dtype=self.W.dtype)
+        if lengths is None:
+            lengths = np.full(B, T)
+        ends = [np.flatnonzero(lengths == t + 1) for t in range(T)]
+        for t, xT in enumerate(self._trajectory(U, n_steps, drive_offset)):
+            valid = lengths > t
+            if valid.all():
+                total += xT
+            else:
+                total[:, valid] += xT[:, valid]
+            if ends[t].size:
+                last[:, ends[t]] = xT[:, ends[t]]
+        return (total / lengths).T, last.T
+
+    def _trajectory(self, U, n_steps, drive_offset=None):
+        """Yield the transposed states ``x(t)^T`` (N, B) of a batch, step by step.
+
+        The yielded array may be overwritten at the next step: copy what you keep.
+        """
         seq = U.ndim == 3
         T = U.shape[1] if seq else n_steps
         B, N = U.shape[0], self.n_reservoir
         a = self.leak_rate
-        out = np.empty((B, learn_steps, N + bool(bias)), dtype=self.W.dtype)
-        if bias:
-            out[:, :, N] = 1.0
         # The states are kept transposed, (N, B) in C order: the layout in
         # which the CSR product W^T x^T streams contiguous rows of B values,
         # and every elementwise operation below runs on contiguous memory.
@@ -171,7 +213,6 @@ class Reservoir:
             static += offset
             offset = None
         xT = np.zeros((N, B), dtype=self.W.dtype)
-        first = T - learn_steps
         for t in range(T):
             # self.step(x, drive), transposed and in place: the same operations
             # in the same order, so the same states up to summation order.
@@ -186,9 +227,7 @@ class Reservoir:
                 pre *= a
                 xT *= 1.0 - a
                 xT += pre
-            if t >= first:
-                out[:, t - first, :N] = xT.T
-        return out
+            yield xT
 
     def __getstate__(self):
         state = self.__dict__.copy()

@@ -19,7 +19,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ._itds import ITDSReadout, make_sparsity_mask
-from ._representations import n_features, reverse_trials, trial_features
+from ._representations import from_summary, n_features, reverse_trials, trial_features
 from ._reservoir import Reservoir, spawn_streams
 from ._threads import single_blas_thread
 from ._validation import COMMON, RESERVOIR, check_bool, check_option, check_params
@@ -130,7 +130,7 @@ class TrialEncoder:
     The statistics are learned by :meth:`fit` and fixed afterwards.
     """
 
-    _BUDGET = 1 << 22  # state values (B x T x N) computed at once: 32 MiB in float64
+    _BUDGET = 1 << 22  # values held per chunk of trials: 32 MiB in float64
 
     def __init__(self, reservoir, *, n_steps, representation, bidirectional,
                  input_to_readout, scale_inputs, instance_norm=False):
@@ -169,7 +169,11 @@ class TrialEncoder:
         n = U.shape[0]
         T = U.shape[1] if U.ndim == 3 else self.n_steps
         order = np.arange(n) if lengths is None else np.argsort(lengths, kind="stable")
-        batch = int(np.clip(self._BUDGET // (T * self.reservoir.n_reservoir), 1, 1024))
+        # Memory per trial: its input steps and a few state vectors (the
+        # trajectory itself is reduced on the fly, see Reservoir.trial_summary).
+        width = U.shape[-1] if U.ndim == 3 else 0
+        per_trial = T * width + 4 * self.reservoir.n_reservoir
+        batch = int(np.clip(self._BUDGET // per_trial, 1, 1024))
         out = None
         for chunk in gen_batches(n, batch):
             idx = order[chunk]
@@ -195,11 +199,12 @@ class TrialEncoder:
         normalize = self.instance_norm and (U.ndim == 3 or U.shape[1] > 1)
         shape, level = instance_normalize(U, lengths) if normalize else (U, None)
         offset = None if shift is None else shift @ self.reservoir.W_in
-        parts = [trial_features(self.reservoir.run_trials(shape, T, T, drive_offset=offset),
-                                lengths, kind)]
+        res = self.reservoir
+        parts = [from_summary(*res.trial_summary(shape, T, lengths, drive_offset=offset),
+                              kind)]
         if self.bidirectional and U.ndim == 3:
             back = reverse_trials(shape, lengths)
-            parts.append(trial_features(self.reservoir.run_trials(back, T, T), lengths, kind))
+            parts.append(from_summary(*res.trial_summary(back, T, lengths), kind))
         elif self.bidirectional:  # a static sample reads the same both ways
             parts.append(parts[0])
         if level is not None:  # reservoir features scale with the sample's spread

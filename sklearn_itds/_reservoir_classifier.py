@@ -259,10 +259,15 @@ of shape (n_steps_i, n_features)
             classes, y_index = check_classes(self, y, None)
         order_rng = self._initialize(classes)
         rows = self.encoder_.fit(trials)
+        last = None  # the last completed epoch's a-priori outputs and labels
         for _ in range(self.max_iter):
-            order = order_rng.permutation(len(y)) if self.shuffle else None
-            if not self._epoch(rows, y_index, order):
+            order = order_rng.permutation(len(y)) if self.shuffle else np.arange(len(y))
+            z_apriori = self._epoch(rows, y_index, order)
+            if z_apriori is None:
                 break
+            last = z_apriori, y_index[order]
+        if last is not None:
+            self.temperature_ = _fit_temperature(*last)
         return self
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike,
@@ -294,7 +299,9 @@ of shape (n_steps_i, n_features)
             rows = self.encoder_.fit(trials)
         else:
             rows = self.encoder_.transform(trials)
-        self._epoch(rows, y_index, None)
+        z_apriori = self._epoch(rows, y_index, np.arange(len(y_index)))
+        if z_apriori is not None:
+            self.temperature_ = _fit_temperature(z_apriori, y_index)
         return self
 
     def _initialize(self, classes):
@@ -312,10 +319,9 @@ of shape (n_steps_i, n_features)
         return order_rng
 
     def _epoch(self, rows, y_index, order):
-        """One pass; returns False when training diverged and was stopped."""
+        """One pass in ``order``; the a-priori outputs, or None if it diverged."""
         readout = self.readout_
         targets = np.eye(self.classes_.size, dtype=rows.dtype)[y_index]
-        order = np.arange(len(y_index)) if order is None else order
         snapshot = readout.snapshot()
         z_apriori = np.empty((len(order), self.classes_.size))
         for block in gen_batches(len(order), _BLOCK):
@@ -325,11 +331,10 @@ of shape (n_steps_i, n_features)
                 readout.restore(snapshot)
                 warn_divergence(self, self.n_iter_, "Lower learning_rate or "
                                 "td_gain, or raise rls_alpha.")
-                return False
+                return None
         self._end_epoch(self.n_iter_ + 1)
         self.n_iter_ += 1
-        self.temperature_ = _fit_temperature(z_apriori, y_index[order])
-        return True
+        return z_apriori
 
     # -- prediction ------------------------------------------------------------------
     def _rows(self, X):

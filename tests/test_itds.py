@@ -131,6 +131,25 @@ def test_rule_matrix_gives_delta_and_echo_error(td_gain, K):
 # -- LMS and RLS sequences against the naive rule ----------------------------------------
 
 
+@pytest.mark.parametrize("td_gain", [0.0, 1.5])
+def test_lms_batch_pass_equals_one_update_per_row(td_gain):
+    """partial_fit's vectorized LMS pass is update(), row after row."""
+    rng = np.random.RandomState(5)
+    R, Y = _rows(rng, 40, 8, 3)
+    batch, single = _readout(8, 3, "lms", td_gain), _readout(8, 3, "lms", td_gain)
+    Z = batch.partial_fit(R, Y)
+    Z1 = np.array([single.update(r, y) for r, y in zip(R, Y)])
+    single.flush()
+    np.testing.assert_allclose(Z, Z1, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(batch.coef_pair, single.coef_pair, rtol=1e-13, atol=1e-15)
+    batch.end_epoch()
+    single.end_epoch()
+    a, b = batch.history.as_dict(), single.history.as_dict()
+    for key in ("e_sup", "e_td", "weight_change", "n_updates"):
+        assert len(a[key]) == 1
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-12)
+
+
 @pytest.mark.parametrize("rule", ["lms", "rls"])
 @pytest.mark.parametrize("td_gain", [0.0, 1.5])
 @pytest.mark.parametrize("K", [1, 3])
