@@ -7,11 +7,13 @@ import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, gen_batches, shuffle
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils import check_random_state, column_or_1d, gen_batches, shuffle
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _mlp_base as base
 from ._itds import (
@@ -171,7 +173,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, hidden_layer_sizes: tuple[int, ...] = (100,),
                  activation: str = "relu", *, solver: str = "adam",
                  alpha: float = 1e-4, batch_size: int | str = "auto",
-                 learning_rate_init: float = 1e-3, max_iter: int = 200,
+                 learning_rate: str = "constant", learning_rate_init: float = 1e-3,
+                 power_t: float = 0.5, max_iter: int = 200,
                  shuffle: bool = True, random_state: int | np.random.RandomState | None = None,
                  tol: float = 1e-4, verbose: bool | int = False,
                  warm_start: bool = False, momentum: float = 0.9,
@@ -186,7 +189,9 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -212,6 +217,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             **COMMON,
             "alpha": (REAL, 0.0, None, "left"),
             "learning_rate_init": (REAL, 0.0, None, "neither"),
+            "power_t": (REAL, 0.0, None, "left"),
             "tol": (REAL, 0.0, None, "left"),
             "momentum": (REAL, 0.0, 1.0, "both"),
             "validation_fraction": (REAL, 0.0, 1.0, "neither"),
@@ -222,6 +228,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         })
         check_option(self.activation, "activation", tuple(base.ACTIVATIONS))
         check_option(self.solver, "solver", ("adam", "sgd"))
+        check_option(self.learning_rate, "learning_rate",
+                     ("constant", "invscaling", "adaptive"))
         for name in ("shuffle", "warm_start", "nesterovs_momentum",
                      "early_stopping", "feedback_split"):
             check_bool(getattr(self, name), name)
@@ -236,69 +244,160 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _validate(self, X, y, reset):
-        return validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"),
-                             dtype=(np.float64, np.float32))
+        X, y = validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"),
+                             dtype=(np.float64, np.float32), multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _encode(self, y, classes, dtype, fitted):
+        """``(classes_, y_type, Y)``: the targets as the output layer sees them.
+
+        ``Y`` is one-hot for more than two classes (softmax output), one 0/1
+        column for two classes and the indicator matrix itself for multilabel
+        ``y`` (logistic outputs), as in MLPClassifier. ``classes`` is None in
+        ``fit`` and the known classes in ``partial_fit`` (see
+        :func:`check_classes`); ``fitted`` says whether ``y`` must match the
+        kind of target the model was fitted on.
+        """
+        y_type = type_of_target(y, input_name="y")
+        multilabel = y_type == "multilabel-indicator"
+        if fitted and multilabel != (self._y_type == "multilabel-indicator"):
+            raise ValueError(
+                f"y is {'a multilabel indicator' if multilabel else 'a label vector'}"
+                f", but the model was fitted on "
+                f"{'multilabel' if not multilabel else 'single-label'} targets.")
+        if multilabel:
+            if classes is not None and not np.array_equal(
+                    unique_labels(np.asarray(classes)), np.arange(y.shape[1])):
+                raise ValueError(
+                    f"For multilabel y the classes are its label columns, "
+                    f"classes={list(range(y.shape[1]))}; got "
+                    f"{np.asarray(classes).tolist()}.")
+            if fitted and len(self.classes_) != y.shape[1]:
+                raise ValueError(f"y has {y.shape[1]} labels, but the model was "
+                                 f"fitted with {len(self.classes_)}.")
+            return np.arange(y.shape[1]), y_type, np.asarray(y, dtype=dtype)
+        if y.ndim == 2:
+            raise ValueError(
+                f"{type(self).__name__} accepts labels of shape (n_samples,) or a "
+                f"multilabel indicator matrix of 0/1 columns; got y of type "
+                f"{y_type!r} and shape {y.shape}.")
+        classes_, y_index = check_classes(self, y, classes)
+        if classes_.size == 2:
+            return classes_, "binary", y_index.astype(dtype)[:, None]
+        return classes_, "multiclass", np.eye(classes_.size, dtype=dtype)[y_index]
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, X: ArrayLike, y: ArrayLike) -> ITDSMLPClassifier:
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> ITDSMLPClassifier:
         """Train the network for up to ``max_iter`` epochs.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights. Each sample's supervised and top-down errors
+            and the echo's own error are multiplied by its weight and each
+            minibatch average divides by the batch's total weight, as
+            MLPClassifier does. A minibatch whose weights are all zero makes no
+            update.
 
         Returns
         -------
         self : ITDSMLPClassifier
         """
-        warm = self.warm_start and hasattr(self, "coefs_")
+        return self._fit(X, y, sample_weight, None, incremental=False)
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> ITDSMLPClassifier:
+        """One epoch over ``(X, y)`` (shuffled when ``shuffle=True``, as MLPClassifier).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, as in :meth:`fit`.
+        classes : array-like of shape (n_classes,), default=None
+            All labels; required on the first call (for multilabel ``y`` the
+            labels are the columns of ``y``).
+
+        Returns
+        -------
+        self : ITDSMLPClassifier
+        """
+        return self._fit(X, y, sample_weight, classes, incremental=True)
+
+    def _fit(self, X, y, sample_weight, classes, incremental):
+        first = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
         with unchanged_on_error(self):
+            if incremental:
+                classes = partial_fit_classes(self, classes)
             hidden = self._check_params()
-            X, y = self._validate(X, y, reset=not warm)
-            classes, y_index = check_classes(self, y, None)
-            if warm and not np.array_equal(classes, self.classes_):
+            X, y = self._validate(X, y, reset=first)
+            classes_, y_type, Y = self._encode(y, classes if incremental else None,
+                                               X.dtype, fitted=not first)
+            if not first and not incremental and not np.array_equal(classes_,
+                                                                    self.classes_):
                 raise ValueError(f"warm_start=True needs the same classes as before, "
-                                 f"{self.classes_.tolist()}; got {classes.tolist()}.")
-        if not warm:
-            self.classes_ = classes
-            self._initialize(X.shape[1], hidden)
-        Y = np.eye(classes.size, dtype=X.dtype)[y_index]
-        X_val = Y_val = None
-        if self.early_stopping:
-            X, Y, X_val, Y_val = self._validation_split(X, Y, y_index)
-        self.validation_scores_ = [] if X_val is not None else None
-        self.best_validation_score_ = -np.inf if X_val is not None else None
-        self._no_improvement_count = 0
-        self.best_loss_ = np.inf
+                                 f"{self.classes_.tolist()}; got {classes_.tolist()}.")
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+                                                     ensure_non_negative=True)
+                if not sample_weight.sum() > 0:
+                    raise ValueError("sample_weight sums to 0: give at least one "
+                                     "sample a positive weight.")
+        # A fresh generator from random_state at every call, as MLPClassifier.
+        rng = check_random_state(self.random_state)
+        if first:
+            self.classes_, self._y_type = classes_, y_type
+            self._initialize(X.shape[1], hidden, Y.shape[1], rng)
+        if first or not incremental:  # MLPClassifier starts new optimizers then
+            self._make_optimizers()
+        return self._fit_stochastic(X, Y, sample_weight, incremental, rng)
+
+    def _fit_stochastic(self, X, Y, sample_weight, incremental, rng):
+        X_val = Y_val = sw_val = None
+        if self.early_stopping and not incremental:
+            X, Y, sample_weight, X_val, Y_val, sw_val = self._validation_split(
+                X, Y, sample_weight, rng)
+            if X_val is not None and self.validation_scores_ is None:
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        n = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample "
+                              "size. It is going to be clipped")
+            batch_size = min(self.batch_size, n)
         best = None
-        sample_idx = np.arange(X.shape[0])
-        for it in range(self.max_iter):
+        sample_idx = np.arange(n)
+        previous_n_iter = self.n_iter_
+        self.n_iter_ = 0  # epochs of this call, as MLPClassifier (1.9)
+        for _ in range(self.max_iter):
             if self.shuffle:  # reshuffles the previous order, as MLPClassifier does
-                sample_idx = shuffle(sample_idx, random_state=self._rng)
-            if not self._epoch(X, Y, sample_idx if self.shuffle else None):
+                sample_idx = shuffle(sample_idx, random_state=rng)
+            if not self._epoch(X, Y, sample_weight,
+                               sample_idx if self.shuffle else None, batch_size):
                 break
-            if X_val is not None:
-                score = float(np.mean(self._logits(X_val).argmax(1) == Y_val.argmax(1)))
-                self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best = ([c.copy() for c in self.coefs_],
-                            [b.copy() for b in self.intercepts_])
-            else:
-                improved = self.loss_ < self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-            self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-            if self._no_improvement_count > self.n_iter_no_change:
-                if self.verbose:
-                    print(f"Training stopped: no improvement of at least tol="
-                          f"{self.tol} for {self.n_iter_no_change} epochs.")
+            if X_val is not None and self._score_validation(X_val, Y_val, sw_val):
+                best = ([c.copy() for c in self.coefs_],
+                        [b.copy() for b in self.intercepts_])
+            if self._stop_now(X_val is not None):
                 break
-            if it == self.max_iter - 1:
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
                 warnings.warn(f"Stochastic optimizer: maximum iterations "
                               f"({self.max_iter}) reached and the optimization "
                               f"hasn't converged yet.", ConvergenceWarning)
+        if self.n_iter_ == 0:  # diverged at once: the model is left as it was
+            self.n_iter_ = previous_n_iter
         if best is not None:
             self.coefs_, self.intercepts_ = best
             self._sync_split()
@@ -306,91 +405,120 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = None
         return self
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike,
-                    classes: ArrayLike | None = None) -> ITDSMLPClassifier:
-        """One epoch over ``(X, y)``.
+    def _score_validation(self, X_val, Y_val, sw_val):
+        """Record the validation accuracy; True when it is the best so far."""
+        hit = np.all(self._predict_encoded(self._logits(X_val)) == (Y_val > 0.5),
+                     axis=1)
+        score = float(np.average(hit, weights=sw_val))
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            return True
+        return False
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), default=None
-            All labels; required on the first call.
+    def _stop_now(self, validating):
+        """MLPClassifier's end-of-epoch rule: stopping, and the step schedule."""
+        if not validating:
+            if self.loss_ > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_)
+        self._optimizer.iteration_ends(self.t_)
+        self._sync_echo_rate()
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        what = "Validation score" if validating else "Training loss"
+        msg = (f"{what} did not improve more than tol={self.tol:f} for "
+               f"{self.n_iter_no_change} consecutive epochs.")
+        if self._optimizer.trigger_stopping(msg, self.verbose):
+            return True
+        self._sync_echo_rate()
+        self._no_improvement_count = 0
+        return False
 
-        Returns
-        -------
-        self : ITDSMLPClassifier
-        """
-        first = not hasattr(self, "coefs_")
-        with unchanged_on_error(self):
-            classes = partial_fit_classes(self, classes)
-            hidden = self._check_params()
-            X, y = self._validate(X, y, reset=first)
-            classes, y_index = check_classes(self, y, classes)
-        if first:
-            self.classes_ = classes
-            self._initialize(X.shape[1], hidden)
-        self._epoch(X, np.eye(classes.size, dtype=X.dtype)[y_index], None)
-        return self
-
-    def _initialize(self, n_features, hidden):
-        self._rng = check_random_state(self.random_state)
-        sizes = [n_features, *hidden, self.classes_.size]
+    def _initialize(self, n_features, hidden, n_outputs, rng):
+        sizes = [n_features, *hidden, n_outputs]
         self.coefs_, self.intercepts_ = base.glorot_init(sizes, self.activation,
-                                                         self._rng)
+                                                         rng)
         self.n_layers_ = len(sizes)
-        self.n_outputs_ = self.classes_.size
-        self.out_activation_ = "softmax"
+        self.n_outputs_ = n_outputs
+        self.out_activation_ = "softmax" if self._y_type == "multiclass" else "logistic"
         self._echo = SoftmaxEcho(self.coefs_[-1], self.intercepts_[-1], self.td_gain,
-                                 self.td_timescale)
+                                 self.td_timescale, self.out_activation_)
         self._mask = make_sparsity_mask((sizes[-2] + 1, sizes[-1]),
-                                        self.readout_sparsity, self._rng)
+                                        self.readout_sparsity, rng)
         if self._mask is not None:
             self._mask = self._mask[:-1]  # output biases are never masked
             self.coefs_[-1] *= self._mask
         if self.feedback_split:
             W = self.coefs_[-1]
             self._split = [np.maximum(W, 0), np.maximum(-W, 0)]
-            params = self.coefs_[:-1] + self._split + self.intercepts_
-        else:
-            params = self.coefs_ + self.intercepts_
-        self._optimizer = make_optimizer(self, params, self.learning_rate_init)
-        self._echo_optimizer = make_optimizer(
-            self, [self._echo.coef, self._echo.intercept],
-            self._echo.learning_rate(self.learning_rate_init))
         self._history = TDHistory()
         self.loss_curve_ = []
         self.n_iter_ = 0
         self.t_ = 0
+        self._no_improvement_count = 0
+        self.best_loss_ = np.inf
+        self.validation_scores_ = self.best_validation_score_ = None
 
-    def _validation_split(self, X, Y, y_index):
+    def _params(self):
+        """The arrays the network's optimizer updates, in gradient order."""
+        if self.feedback_split:
+            return self.coefs_[:-1] + self._split + self.intercepts_
+        return self.coefs_ + self.intercepts_
+
+    def _make_optimizers(self):
+        self._optimizer = make_optimizer(self, self._params(), self.learning_rate_init)
+        self._echo_optimizer = make_optimizer(
+            self, [self._echo.coef, self._echo.intercept],
+            self._echo.learning_rate(self.learning_rate_init))
+
+    def _sync_echo_rate(self):
+        """The echo's step follows the network's schedule, td_timescale times smaller."""
+        self._echo_optimizer.learning_rate = self._echo.learning_rate(
+            self._optimizer.learning_rate)
+
+    def _validation_split(self, X, Y, sample_weight, rng):
         """Hold out ``validation_fraction``, stratified when possible."""
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
         if n_val < 1 or X.shape[0] - n_val < 1:
-            return X, Y, None, None
+            return X, Y, sample_weight, None, None, None
+        arrays = [X, Y] + ([] if sample_weight is None else [sample_weight])
+        strata = None if self._y_type == "multilabel-indicator" else Y.argmax(1)
+        if self._y_type == "binary":
+            strata = Y[:, 0]
         try:
-            parts = train_test_split(X, Y, test_size=n_val, stratify=y_index,
-                                     random_state=self._rng)
+            parts = train_test_split(*arrays, test_size=n_val, stratify=strata,
+                                     random_state=rng)
         except ValueError:
-            parts = train_test_split(X, Y, test_size=n_val, random_state=self._rng)
-        return parts[0], parts[2], parts[1], parts[3]
+            parts = train_test_split(*arrays, test_size=n_val, random_state=rng)
+        if sample_weight is None:
+            parts += [None, None]
+        return parts[0], parts[2], parts[4], parts[1], parts[3], parts[5]
 
-    def _epoch(self, X, Y, order):
+    def _epoch(self, X, Y, sample_weight, order, batch_size):
         """One pass over minibatches in ``order`` (None: as given).
 
         Returns False after a divergence.
         """
         n = X.shape[0]
-        bs = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
         saved = self._snapshot()
         total = 0.0
-        for batch in gen_batches(n, bs):
+        for batch in gen_batches(n, batch_size):
             idx = batch if order is None else order[batch]
-            total += self._step(X[idx], Y[idx]) * (batch.stop - batch.start)
+            sw = None if sample_weight is None else sample_weight[idx]
+            total += self._step(X[idx], Y[idx], sw) * (batch.stop - batch.start)
         if not (np.isfinite(total) and self._history.is_finite()
                 and all(np.isfinite(a).all() for a in self._state_arrays())):
             self._restore(saved)
-            warn_divergence(self, self.n_iter_, "Lower learning_rate_init or "
+            warn_divergence(self, len(self.loss_curve_), "Lower learning_rate_init or "
                             "td_gain, or scale the inputs (e.g. StandardScaler).")
             return False
         self.loss_ = total / n
@@ -404,19 +532,25 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                   f"{self._history.describe_last()}")
         return True
 
-    def _step(self, Xb, Yb):
+    def _step(self, Xb, Yb, sw):
         """One minibatch update; returns the batch loss before the update."""
         n = Xb.shape[0]
+        n_eff = n if sw is None else float(np.sum(sw))
+        if n_eff == 0:  # all weights zero: nothing to learn from this batch
+            return 0.0
         acts = base.forward(Xb, self.coefs_, self.intercepts_, self.activation)
-        P = softmax(acts[-1])  # the same operations as scipy's, without its overhead
-        loss = base.log_loss(Yb, P)
+        if self.out_activation_ == "softmax":
+            P = softmax(acts[-1])  # the same operations as scipy's, without its overhead
+        else:
+            P = expit(acts[-1])
+        loss = base.log_loss(Yb, P, sw, self.out_activation_)
         penalized = (self.coefs_[:-1] + self._split if self.feedback_split
                      else self.coefs_)
-        loss += 0.5 * self.alpha * sum(np.vdot(c, c) for c in penalized) / n
+        loss += 0.5 * self.alpha * sum(np.vdot(c, c) for c in penalized) / n_eff
         H = acts[-2]
-        grad_logits, echo_grads, e_sup, e_td = self._echo.gradients(H, Yb, P)
+        grad_logits, echo_grads, e_sup, e_td = self._echo.gradients(H, Yb, P, sw)
         coef_grads, intercept_grads, _ = base.backward(
-            acts, self.coefs_, grad_logits, self.activation, self.alpha, n,
+            acts, self.coefs_, grad_logits, self.activation, self.alpha, n_eff,
             input_grad=False)
         if self.feedback_split:
             # W = W_pos - W_neg: each part descends the loss of its own sign of
@@ -426,20 +560,25 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             neg_part, pos_part = split_error(grad_logits)  # = (delta-, delta+)/n
             W_pos, W_neg = self._split
             grads = (coef_grads[:-1]
-                     + [H.T @ -pos_part + (self.alpha / n) * W_pos,
-                        H.T @ -neg_part + (self.alpha / n) * W_neg]
+                     + [H.T @ -pos_part + (self.alpha / n_eff) * W_pos,
+                        H.T @ -neg_part + (self.alpha / n_eff) * W_neg]
                      + intercept_grads)
-            params = self.coefs_[:-1] + self._split + self.intercepts_
         else:
             grads = coef_grads + intercept_grads
-            params = self.coefs_ + self.intercepts_
-        self._optimizer.update(params, grads)
+        self._optimizer.update(self._params(), grads)
         self._echo_optimizer.update([self._echo.coef, self._echo.intercept],
                                     list(echo_grads))
         if self.feedback_split or self._mask is not None:
             self._sync_split()
+        # each sample's |delta|, undoing the batch weighting of grad_logits
+        delta_norms = np.linalg.norm(grad_logits, axis=1)
+        if sw is None:
+            delta_norms *= n
+        else:
+            delta_norms = np.divide(delta_norms * n_eff, sw, where=sw > 0,
+                                    out=np.zeros_like(delta_norms))
         self._history.record(e_sup, e_td, output_step_norms(
-            H, np.linalg.norm(grad_logits, axis=1) * n, self.learning_rate_init))
+            H, delta_norms, self._optimizer.learning_rate), sw)
         return loss
 
     def _sync_split(self):
@@ -505,18 +644,43 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         return validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
                              dtype=(np.float64, np.float32))
 
+    def _predict_encoded(self, logits):
+        """Predictions as 0/1 columns in the encoding of :meth:`_encode`."""
+        P = base.output_probabilities(logits, self.out_activation_)
+        if self._y_type == "multiclass":
+            return np.eye(P.shape[1], dtype=bool)[np.argmax(P, axis=1)]
+        if self._y_type == "binary":
+            return P[:, 1:] > 0.5
+        return P > 0.5
+
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities (softmax of the output layer)."""
-        return base.output_probabilities(self._checked_logits(X))
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Softmax outputs for more than two classes; ``[1 - p, p]`` of the
+            single logistic unit for two; one logistic probability per label
+            for multilabel ``y``.
+        """
+        return base.output_probabilities(self._checked_logits(X), self.out_activation_)
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`."""
         return np.log(self.predict_proba(X))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted class labels."""
-        logits = self._checked_logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]
+        """Predicted class labels (an indicator matrix for multilabel ``y``)."""
+        encoded = self._predict_encoded(self._checked_logits(X))
+        if self._y_type == "multilabel-indicator":
+            return encoded.astype(int)
+        if self._y_type == "binary":
+            return self.classes_[encoded[:, 0].astype(int)]
+        return self.classes_[np.argmax(encoded, axis=1)]
 
     def input_gradient(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Gradient of each sample's cross-entropy loss with respect to its input.
@@ -536,9 +700,16 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         X = self._checked(X)
         if hasattr(X, "toarray"):
             X = X.toarray()
-        _, y_index = check_classes(self, np.asarray(y), self.classes_)
-        Y = np.eye(self.classes_.size)[y_index]
-        return base.input_gradient(X, Y, self.coefs_, self.intercepts_, self.activation)
+        Y = self._encode_known(y)
+        return base.input_gradient(X, Y, self.coefs_, self.intercepts_, self.activation,
+                                   self.out_activation_)
+
+    def _encode_known(self, y):
+        """Targets among the fitted classes, encoded for the output layer."""
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return self._encode(y, self.classes_, np.float64, fitted=True)[2]
 
     def td_step_norms(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Size of the output-layer step each sample would cause now, not applied.
@@ -576,16 +747,16 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         True
         """
         X = self._checked(X)
-        _, y_index = check_classes(self, np.asarray(y), self.classes_)
+        Y = self._encode_known(y)
         acts = base.forward(X, self.coefs_, self.intercepts_, self.activation)
         H = acts[-2]
         if hasattr(H, "toarray"):  # no hidden layer and sparse X
             H = H.toarray()
-        P = base.output_probabilities(acts[-1])
-        Y = np.eye(self.classes_.size)[y_index]
+        P = base.OUTPUT_ACTIVATIONS[self.out_activation_](acts[-1])
         return self._echo.step_norms(H, Y, P, self.learning_rate_init)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
         return tags

@@ -10,13 +10,45 @@ __all__ = ["Adam", "SGD", "make_optimizer"]
 
 
 class SGD:
-    """Stochastic gradient descent with (Nesterov) momentum."""
+    """Stochastic gradient descent with (Nesterov) momentum.
 
-    def __init__(self, params, learning_rate, momentum=0.9, nesterov=True):
-        self.learning_rate = learning_rate
+    ``lr_schedule`` is MLPClassifier's ``learning_rate``: ``"constant"``;
+    ``"invscaling"``, where :meth:`iteration_ends` sets the step to
+    ``learning_rate_init / (t + 1) ** power_t`` after each epoch (``t`` the
+    number of samples seen); or ``"adaptive"``, where :meth:`trigger_stopping`
+    divides the step by 5 instead of stopping, until it falls to 1e-6.
+    """
+
+    def __init__(self, params, learning_rate, momentum=0.9, nesterov=True,
+                 lr_schedule="constant", power_t=0.5):
+        self.learning_rate_init = learning_rate
+        self.learning_rate = float(learning_rate)
         self.momentum = momentum
         self.nesterov = nesterov
+        self.lr_schedule = lr_schedule
+        self.power_t = power_t
         self.velocities = [np.zeros_like(p) for p in params]
+
+    def iteration_ends(self, time_step):
+        """End of an epoch after ``time_step`` samples: the invscaling step."""
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = (float(self.learning_rate_init)
+                                  / (time_step + 1) ** self.power_t)
+
+    def trigger_stopping(self, msg, verbose):
+        """Whether to stop when the loss stalls; "adaptive" shrinks the step first."""
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
 
     def update(self, params, grads):
         for p, g, v in zip(params, grads, self.velocities):
@@ -48,6 +80,24 @@ class Adam:
         dtype = np.result_type(*params) if params else np.float64
         self._m = np.zeros(self._bounds[-1], dtype=dtype)
         self._v = np.zeros(self._bounds[-1], dtype=dtype)
+
+    @property
+    def learning_rate(self):
+        """The base step size (Adam has no schedule)."""
+        return self.learning_rate_init
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.learning_rate_init = value
+
+    def iteration_ends(self, time_step):
+        """Adam has no per-epoch schedule."""
+
+    def trigger_stopping(self, msg, verbose):
+        """Adam stops when the loss stalls."""
+        if verbose:
+            print(msg + " Stopping.")
+        return True
 
     def _views(self, flat):
         return [flat[a:b].reshape(shape) for a, b, shape in
@@ -92,6 +142,7 @@ def make_optimizer(estimator, params, learning_rate):
     """The optimizer named by ``estimator.solver`` for ``params``."""
     if estimator.solver == "sgd":
         return SGD(params, learning_rate, estimator.momentum,
-                   estimator.nesterovs_momentum)
+                   estimator.nesterovs_momentum, estimator.learning_rate,
+                   estimator.power_t)
     return Adam(params, learning_rate, estimator.beta_1, estimator.beta_2,
                 estimator.epsilon)

@@ -68,6 +68,123 @@ def test_td_gain_zero_partial_fit_reproduces_mlpclassifier(digits300):
     _assert_same_weights(ours, ref)
 
 
+def _problem(kind, digits300):
+    X, y = digits300
+    if kind == "binary":
+        return X, np.where(y < 5, "low", "high")  # string labels, one logistic unit
+    if kind == "multilabel":
+        return X, np.column_stack([y < 5, y % 2 == 0, np.isin(y, [1, 4, 7])]).astype(int)
+    return X, y
+
+
+SCHEDULES = [
+    dict(solver="adam", learning_rate_init=0.01),
+    dict(solver="sgd", learning_rate="constant", learning_rate_init=0.2),
+    dict(solver="sgd", learning_rate="invscaling", power_t=0.3, learning_rate_init=0.5),
+    # tol and n_iter_no_change such that the step is divided by 5 within the run
+    dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.2, tol=0.2,
+         n_iter_no_change=1),
+]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES,
+                         ids=["adam", "sgd-constant", "sgd-invscaling", "sgd-adaptive"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_td_gain_zero_equals_mlpclassifier_on_every_target_kind(digits300, kind,
+                                                                 schedule):
+    X, y = _problem(kind, digits300)
+    kw = dict(hidden_layer_sizes=(15,), max_iter=8, alpha=1e-3, batch_size=64,
+              random_state=3, **schedule)
+    ref = MLPClassifier(**kw).fit(X, y)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y)
+    assert ours.out_activation_ == ref.out_activation_
+    assert ours.n_outputs_ == ref.n_outputs_
+    np.testing.assert_array_equal(ours.classes_, ref.classes_)
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-11)
+    _assert_same_weights(ours, ref, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    assert ref.loss_curve_[-1] < 0.9 * ref.loss_curve_[0]  # it learned
+    if schedule.get("learning_rate") in ("invscaling", "adaptive"):
+        # the schedule really changed the step, in both
+        assert ours._optimizer.learning_rate == pytest.approx(
+            ref._optimizer.learning_rate, rel=1e-12)
+        assert ref._optimizer.learning_rate < schedule["learning_rate_init"]
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_td_gain_zero_partial_fit_with_shuffle_equals_mlpclassifier(digits300, kind):
+    X, y = _problem(kind, digits300)
+    kw = dict(hidden_layer_sizes=(12,), learning_rate_init=0.01, batch_size=50,
+              random_state=2)  # shuffle=True: partial_fit shuffles its batch
+    ref, ours = MLPClassifier(**kw), ITDSMLPClassifier(td_gain=0.0, **kw)
+    # for multilabel y, MLPClassifier takes the label columns as classes
+    classes = np.arange(y.shape[1]) if kind == "multilabel" else np.unique(y)
+    for _ in range(3):
+        ref.partial_fit(X, y, classes=classes)
+        ours.partial_fit(X, y, classes=classes)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-11)
+    _assert_same_weights(ours, ref, rtol=1e-11, atol=1e-12)
+    assert ours.n_iter_ == ref.n_iter_ == 1
+
+
+def test_binary_uses_one_logistic_unit_and_its_echo(digits300):
+    X, y = _problem("binary", digits300)
+    m = ITDSMLPClassifier((7,), max_iter=3, random_state=0).fit(X, y)
+    assert m.out_activation_ == "logistic" and m.n_outputs_ == 1
+    assert m.coefs_[-1].shape == (7, 1) and m.echo_coef_.shape == (7, 1)
+    H = np.maximum(X @ m.coefs_[0] + m.intercepts_[0], 0)
+    p = 1 / (1 + np.exp(-(H @ m.coefs_[1] + m.intercepts_[1])))
+    np.testing.assert_allclose(m.predict_proba(X), np.hstack([1 - p, p]), rtol=1e-12)
+    np.testing.assert_array_equal(m.predict(X), m.classes_[(p[:, 0] > 0.5).astype(int)])
+
+
+def test_logistic_output_step_matches_hand_computation(digits300):
+    """One full-batch SGD step with iTDS on logistic outputs (multilabel)."""
+    X, y = _problem("multilabel", digits300)
+    X, y = X[:40], y[:40]
+    Y = y.astype(float)
+    lr, g, tau, alpha = 0.5, 2.0, 4.0, 1e-2
+    m = ITDSMLPClassifier((6,), activation="tanh", solver="sgd", momentum=0.0,
+                          learning_rate_init=lr, batch_size=40, alpha=alpha,
+                          td_gain=g, td_timescale=tau, random_state=0, shuffle=False)
+    for _ in range(3):
+        m.partial_fit(X, y, classes=[0, 1, 2])
+    W0, b0, W1, b1, We, be = (a.copy() for a in _state(m))
+    assert np.abs(W1 - We).max() > 1e-3
+    n = X.shape[0]
+    H = np.tanh(X @ W0 + b0)
+    P = 1 / (1 + np.exp(-(H @ W1 + b1)))
+    Pe = 1 / (1 + np.exp(-(H @ We + be)))
+    G = ((P - Y) + g * (P - Pe)) / n
+    D = (G @ W1.T) * (1 - H**2)
+    Ge = (Pe - P) / n
+    want = (W0 - lr * (X.T @ D + alpha * W0 / n), b0 - lr * D.sum(0),
+            W1 - lr * (H.T @ G + alpha * W1 / n), b1 - lr * G.sum(0),
+            We - lr / tau * H.T @ Ge, be - lr / tau * Ge.sum(0))
+    m.partial_fit(X, y)
+    for got, w in zip(_state(m), want):
+        np.testing.assert_allclose(got, w, rtol=1e-10, atol=1e-13)
+    loss = -np.mean(np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P), axis=1))
+    loss += 0.5 * alpha * (np.sum(W0**2) + np.sum(W1**2)) / n
+    assert m.loss_curve_[-1] == pytest.approx(loss, rel=1e-12)
+    assert m.predict(X).shape == Y.shape and set(np.unique(m.predict(X))) <= {0, 1}
+
+
+def test_target_kind_mismatch_is_rejected(digits300):
+    X, y = _problem("multilabel", digits300)
+    m = ITDSMLPClassifier((4,), max_iter=2, warm_start=True, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="multilabel"):
+        m.fit(X, y[:, 0])
+    with pytest.raises(ValueError, match="labels"):
+        m.fit(X, y[:, :2])
+    with pytest.raises(ValueError, match="multilabel indicator matrix"):
+        ITDSMLPClassifier((4,), max_iter=2).fit(X, np.column_stack([y[:, 0] * 3 + 2,
+                                                                   y[:, 1]]))
+
+
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_positive_td_gain_changes_the_updates(digits300, solver):
     X, y = digits300
@@ -266,7 +383,9 @@ def test_warm_start_adam_starts_from_previous_loss(digits300):
 def test_partial_fit_in_order_equals_one_unshuffled_epoch(digits300):
     X, y = digits300
     kw = dict(hidden_layer_sizes=(10,), batch_size=50, random_state=4)  # td_gain=2
-    pf = ITDSMLPClassifier(**kw)
+    # partial_fit shuffles when shuffle=True, as MLPClassifier's does (tested
+    # against it below); in the given order it is one unshuffled epoch.
+    pf = ITDSMLPClassifier(shuffle=False, **kw)
     for _ in range(2):
         pf.partial_fit(X, y, classes=np.unique(y))
     fit = ITDSMLPClassifier(max_iter=2, shuffle=False, n_iter_no_change=100,

@@ -92,10 +92,12 @@ def test_sgd_without_momentum_is_plain_gradient_step():
 def test_make_optimizer_uses_the_estimator_settings():
     params = [np.zeros(2)]
     est = SimpleNamespace(solver="sgd", momentum=0.3, nesterovs_momentum=False,
-                          beta_1=0.5, beta_2=0.6, epsilon=1e-3)
+                          beta_1=0.5, beta_2=0.6, epsilon=1e-3,
+                          learning_rate="invscaling", power_t=0.25)
     sgd = make_optimizer(est, params, 0.2)
     assert isinstance(sgd, SGD)
     assert (sgd.learning_rate, sgd.momentum, sgd.nesterov) == (0.2, 0.3, False)
+    assert (sgd.lr_schedule, sgd.power_t) == ("invscaling", 0.25)
     est.solver = "adam"
     adam = make_optimizer(est, params, 0.2)
     assert isinstance(adam, Adam)

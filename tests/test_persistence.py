@@ -165,13 +165,14 @@ def test_partial_fit_equals_itself_in_one_call(est):
     """Online learning: one partial_fit call equals feeding the same stream in two.
 
     Holds for the reservoir readouts (updated one step at a time) and for the
-    MLP when the split falls on a minibatch boundary.
+    MLP when the split falls on a minibatch boundary and partial_fit keeps the
+    given order (with shuffle=True it shuffles each call, as MLPClassifier).
     """
     y = _y(est)
     one, two = clone(est), clone(est)
     if isinstance(est, ITDSMLPClassifier):
-        one.set_params(batch_size=8)
-        two.set_params(batch_size=8)
+        one.set_params(batch_size=8, shuffle=False)
+        two.set_params(batch_size=8, shuffle=False)
     _partial_fit(one, X, y)
     _partial_fit(two, X[:24], y[:24])
     _partial_fit(two, X[24:], y[24:])
