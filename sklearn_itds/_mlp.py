@@ -348,9 +348,6 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                                      ensure_non_negative=True)
-                if not sample_weight.sum() > 0:
-                    raise ValueError("sample_weight sums to 0: give at least one "
-                                     "sample a positive weight.")
         # A fresh generator from random_state at every call, as MLPClassifier.
         rng = check_random_state(self.random_state)
         if first:

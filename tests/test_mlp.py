@@ -523,3 +523,131 @@ def test_itds_helps_on_noisy_digits_and_costs_little_on_clean():
     assert gain.min() >= -0.005, gain
     clean = np.array([[_digits_accuracy(0.0, s, g) for g in (0.0, 2.0)] for s in seeds])
     assert clean[:, 1].mean() >= clean[:, 0].mean() - 0.015, clean
+
+
+# -- sample_weight ------------------------------------------------------------------------
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_td_gain_zero_with_sample_weight_equals_mlpclassifier(digits300, kind, solver):
+    X, y = _problem(kind, digits300)
+    w = np.random.RandomState(0).uniform(0.0, 3.0, X.shape[0])
+    kw = dict(hidden_layer_sizes=(10,), solver=solver, max_iter=5, batch_size=64,
+              learning_rate_init=0.01 if solver == "adam" else 0.1, random_state=5)
+    ref = MLPClassifier(**kw).fit(X, y, sample_weight=w)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-11)
+    _assert_same_weights(ours, ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X),
+                               rtol=1e-10, atol=1e-12)
+    # and the weights mattered
+    plain = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y)
+    assert np.abs(plain.coefs_[0] - ours.coefs_[0]).max() > 1e-4
+
+
+def _weighted_vs_repeated(X, y, w, method, **kw):
+    # batch_size="auto" holds every row here: full-batch updates on both sides
+    kw = dict(hidden_layer_sizes=(8,), shuffle=False, td_gain=2.0, td_timescale=5.0,
+              random_state=1, **kw)
+    weighted = ITDSMLPClassifier(**kw)
+    repeated = ITDSMLPClassifier(**kw)
+    Xr, yr = np.repeat(X, w, axis=0), np.repeat(y, w, axis=0)
+    assert Xr.shape[0] <= 200
+    if method == "fit":
+        weighted.fit(X, y, sample_weight=w)
+        repeated.fit(Xr, yr)
+    else:
+        for _ in range(4):
+            weighted.partial_fit(X, y, sample_weight=w, classes=np.unique(y))
+            repeated.partial_fit(Xr, yr, classes=np.unique(y))
+    return weighted, repeated
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_integer_weights_equal_repeated_rows_with_itds(digits300, solver, method):
+    X, y = digits300[0][:60], digits300[1][:60]
+    w = np.random.RandomState(2).randint(0, 4, 60)  # zeros too
+    weighted, repeated = _weighted_vs_repeated(X, y, w, method, solver=solver,
+                                               max_iter=6, learning_rate_init=0.05)
+    _assert_same_weights(weighted, repeated, rtol=1e-9, atol=1e-12)
+    # the echo learned with the same weights as the network
+    np.testing.assert_allclose(weighted.echo_coef_, repeated.echo_coef_,
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(weighted.echo_intercept_, repeated.echo_intercept_,
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-10)
+    # the diagnostics are weighted means too; n_updates counts rows
+    for key in ("e_sup", "e_td", "td_ratio", "cosine", "weight_change", "loss"):
+        np.testing.assert_allclose(weighted.td_history_[key][1:],
+                                   repeated.td_history_[key][1:], rtol=1e-8,
+                                   err_msg=key)
+    assert weighted.td_history_["n_updates"][-1] == 60
+    assert repeated.td_history_["n_updates"][-1] == w.sum()
+    # the top-down term was active
+    assert np.abs(weighted.coefs_[-1] - weighted.echo_coef_).max() > 1e-3
+
+
+def test_zero_weight_equals_dropping_the_row(digits300):
+    X, y = digits300[0][:80], digits300[1][:80]
+    w = np.ones(80)
+    w[::7] = 0.0
+    kw = dict(hidden_layer_sizes=(8,), max_iter=5, td_gain=1.5, td_timescale=4.0,
+              shuffle=False, learning_rate_init=0.05, random_state=0)
+    weighted = ITDSMLPClassifier(**kw).fit(X, y, sample_weight=w)
+    dropped = ITDSMLPClassifier(**kw).fit(X[w > 0], y[w > 0])
+    _assert_same_weights(weighted, dropped, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(weighted.echo_coef_, dropped.echo_coef_, rtol=1e-10,
+                               atol=1e-13)
+    np.testing.assert_allclose(weighted.loss_curve_, dropped.loss_curve_, rtol=1e-12)
+
+
+def test_bad_sample_weight_is_rejected(digits300):
+    X, y = digits300
+    m = ITDSMLPClassifier((4,), max_iter=2)
+    with pytest.raises(ValueError, match="sample_weight"):
+        m.fit(X, y, sample_weight=np.ones(5))
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        m.fit(X, y, sample_weight=-np.ones(X.shape[0]))
+    with pytest.raises(ValueError, match="non-zero"):
+        m.fit(X, y, sample_weight=np.zeros(X.shape[0]))
+    assert not hasattr(m, "coefs_")
+
+
+def test_sample_weight_is_routed_by_cross_validate_and_grid_search(digits300):
+    import sklearn
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+
+    X, y = digits300[0][:150], digits300[1][:150]
+    w = np.random.RandomState(4).uniform(0.1, 2.0, 150)
+    base = ITDSMLPClassifier((8,), max_iter=4, learning_rate_init=0.02, random_state=0)
+    cv = KFold(3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = clone(base).set_fit_request(sample_weight=True).set_score_request(
+            sample_weight=False)
+        res = cross_validate(est, X, y, cv=cv, params={"sample_weight": w},
+                             return_estimator=True)
+        for fitted, (train, _) in zip(res["estimator"], cv.split(X)):
+            by_hand = clone(base).fit(X[train], y[train], sample_weight=w[train])
+            _assert_same_weights(fitted, by_hand, rtol=0, atol=0)
+        unweighted = clone(base).fit(X[train], y[train])
+        assert np.abs(unweighted.coefs_[0] - by_hand.coefs_[0]).max() > 1e-4
+
+        grid = GridSearchCV(est, {"alpha": [1e-4, 1e-2]}, cv=cv)
+        grid.fit(X, y, sample_weight=w)
+        refit = clone(base).set_params(**grid.best_params_).fit(X, y, sample_weight=w)
+        _assert_same_weights(grid.best_estimator_, refit, rtol=0, atol=0)
+
+        # without the request, passing weights is an error, not silently ignored
+        with pytest.raises(ValueError, match="sample_weight"):
+            GridSearchCV(clone(base), {"alpha": [1e-4]}, cv=cv).fit(
+                X, y, sample_weight=w)
+
+
+def test_verbose_first_epoch_of_one_batch_prints_no_nan(digits300, capsys):
+    X, y = digits300[0][:100], digits300[1][:100]
+    ITDSMLPClassifier((5,), max_iter=2, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert "nan" not in lines[0].lower()
+    assert "e_td = 0.00000, cosine = undefined (e_td = 0" in lines[0]
+    assert re.search(r"cosine = [+-]\d\.\d{3}$", lines[1])
