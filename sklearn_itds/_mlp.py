@@ -25,6 +25,7 @@ from ._itds import (
     split_error,
 )
 from ._optimizers import make_optimizer
+from ._threads import AdaptiveBlasThreads
 from ._validation import (
     COMMON,
     INT,
@@ -372,15 +373,32 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample "
                               "size. It is going to be clipped")
             batch_size = min(self.batch_size, n)
-        best = None
-        sample_idx = np.arange(n)
         previous_n_iter = self.n_iter_
         self.n_iter_ = 0  # epochs of this call, as MLPClassifier (1.9)
+        with AdaptiveBlasThreads() as threads:
+            best = self._run_epochs(X, Y, sample_weight, X_val, Y_val, sw_val,
+                                    incremental, rng, batch_size, threads)
+        if self.n_iter_ == 0:  # diverged at once: the model is left as it was
+            self.n_iter_ = previous_n_iter
+        if best is not None:
+            self.coefs_, self.intercepts_ = best
+            self._sync_split()
+        if X_val is not None:
+            self.best_loss_ = None
+        return self
+
+    def _run_epochs(self, X, Y, sample_weight, X_val, Y_val, sw_val, incremental,
+                    rng, batch_size, threads):
+        """Up to ``max_iter`` epochs (one for partial_fit); returns the best
+        weights under early stopping, else None."""
+        best = None
+        sample_idx = np.arange(X.shape[0])
         for _ in range(self.max_iter):
             if self.shuffle:  # reshuffles the previous order, as MLPClassifier does
                 sample_idx = shuffle(sample_idx, random_state=rng)
             if not self._epoch(X, Y, sample_weight,
-                               sample_idx if self.shuffle else None, batch_size):
+                               sample_idx if self.shuffle else None, batch_size,
+                               threads):
                 break
             if X_val is not None and self._score_validation(X_val, Y_val, sw_val):
                 best = ([c.copy() for c in self.coefs_],
@@ -393,14 +411,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn(f"Stochastic optimizer: maximum iterations "
                               f"({self.max_iter}) reached and the optimization "
                               f"hasn't converged yet.", ConvergenceWarning)
-        if self.n_iter_ == 0:  # diverged at once: the model is left as it was
-            self.n_iter_ = previous_n_iter
-        if best is not None:
-            self.coefs_, self.intercepts_ = best
-            self._sync_split()
-        if X_val is not None:
-            self.best_loss_ = None
-        return self
+        return best
 
     def _score_validation(self, X_val, Y_val, sw_val):
         """Record the validation accuracy; True when it is the best so far."""
@@ -500,8 +511,9 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             parts += [None, None]
         return parts[0], parts[2], parts[4], parts[1], parts[3], parts[5]
 
-    def _epoch(self, X, Y, sample_weight, order, batch_size):
-        """One pass over minibatches in ``order`` (None: as given).
+    def _epoch(self, X, Y, sample_weight, order, batch_size, threads):
+        """One pass over minibatches in ``order`` (None: as given), each step
+        on the BLAS thread count ``threads`` (an AdaptiveBlasThreads) picks.
 
         Returns False after a divergence.
         """
@@ -511,7 +523,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         for batch in gen_batches(n, batch_size):
             idx = batch if order is None else order[batch]
             sw = None if sample_weight is None else sample_weight[idx]
-            total += self._step(X[idx], Y[idx], sw) * (batch.stop - batch.start)
+            with threads.step():
+                total += self._step(X[idx], Y[idx], sw) * (batch.stop - batch.start)
         if not (np.isfinite(total) and self._history.is_finite()
                 and all(np.isfinite(a).all() for a in self._state_arrays())):
             self._restore(saved)

@@ -141,3 +141,4 @@ def input_gradient(X, Y, coefs, intercepts, activation, out_activation="softmax"
     # the gradient on the output pre-activation is P - Y.
     _, _, grad = backward(acts, coefs, P - Y, activation, 0.0, 1)
     return grad
+
