@@ -6,12 +6,14 @@ import copy
 import warnings
 
 import numpy as np
+import scipy.optimize
 from numpy.typing import ArrayLike
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d, gen_batches, shuffle
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -40,6 +42,13 @@ from ._validation import (
 )
 
 __all__ = ["ITDSMLPClassifier"]
+
+
+def _stochastic_solver(estimator):
+    if estimator.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic "
+                             "optimizers; solver='lbfgs' is not stochastic.")
+    return True
 
 
 class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -182,9 +191,9 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                  nesterovs_momentum: bool = True, early_stopping: bool = False,
                  validation_fraction: float = 0.1, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8,
-                 n_iter_no_change: int = 10, td_gain: float = 2.0,
-                 td_timescale: float = 20.0, feedback_split: bool = False,
-                 readout_sparsity: float = 0.0) -> None:
+                 n_iter_no_change: int = 10, max_fun: int = 15000,
+                 td_gain: float = 2.0, td_timescale: float = 20.0,
+                 feedback_split: bool = False, readout_sparsity: float = 0.0) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -207,6 +216,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.td_gain = td_gain
         self.td_timescale = td_timescale
         self.feedback_split = feedback_split
@@ -226,9 +236,10 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             "beta_2": (REAL, 0.0, 1.0, "left"),
             "epsilon": (REAL, 0.0, None, "neither"),
             "n_iter_no_change": (INT, 1, None, "left"),
+            "max_fun": (INT, 1, None, "left"),
         })
         check_option(self.activation, "activation", tuple(base.ACTIVATIONS))
-        check_option(self.solver, "solver", ("adam", "sgd"))
+        check_option(self.solver, "solver", ("adam", "sgd", "lbfgs"))
         check_option(self.learning_rate, "learning_rate",
                      ("constant", "invscaling", "adaptive"))
         for name in ("shuffle", "warm_start", "nesterovs_momentum",
@@ -242,6 +253,13 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                              f"{self.hidden_layer_sizes!r}.")
         if self.batch_size != "auto":
             check_params(self, {"batch_size": (INT, 1, None, "left")})
+        if self.solver == "lbfgs" and (self.td_gain != 0 or self.feedback_split):
+            raise ValueError(
+                f"solver='lbfgs' needs td_gain=0 and feedback_split=False (got "
+                f"td_gain={self.td_gain!r}, feedback_split={self.feedback_split!r}): "
+                f"the echo and the sign split act through the sequence of "
+                f"minibatch updates, which a full-batch L-BFGS fit does not have "
+                f"(see the solver parameter). Use solver='adam' or 'sgd' for iTDS.")
         return [int(s) for s in sizes]
 
     def _validate(self, X, y, reset):
@@ -312,6 +330,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._fit(X, y, sample_weight, None, incremental=False)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X: ArrayLike, y: ArrayLike,
                     sample_weight: ArrayLike | None = None,
                     classes: ArrayLike | None = None) -> ITDSMLPClassifier:
@@ -354,9 +373,73 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         if first:
             self.classes_, self._y_type = classes_, y_type
             self._initialize(X.shape[1], hidden, Y.shape[1], rng)
+        if self.solver == "lbfgs":
+            return self._fit_lbfgs(X, Y, sample_weight)
         if first or not incremental:  # MLPClassifier starts new optimizers then
             self._make_optimizers()
         return self._fit_stochastic(X, Y, sample_weight, incremental, rng)
+
+    def _fit_lbfgs(self, X, Y, sample_weight):
+        """Full-batch L-BFGS-B on the plain loss, as MLPClassifier (td_gain=0)."""
+        arrays = self.coefs_ + self.intercepts_
+        shapes = [a.shape for a in arrays]
+        bounds = np.cumsum([0] + [a.size for a in arrays])
+        last = {}
+
+        def objective(packed):
+            with threads.step():
+                for i, (a, b, shape) in enumerate(zip(bounds[:-1], bounds[1:], shapes)):
+                    arrays[i] = packed[a:b].reshape(shape)
+                n_layers = len(self.coefs_)
+                self.coefs_, self.intercepts_ = arrays[:n_layers], arrays[n_layers:]
+                loss, grads = self._loss_and_grads(X, Y, sample_weight)
+                last["x"], last["loss"] = packed, loss
+                return loss, np.concatenate([np.ravel(g) for g in grads])
+
+        def callback(xk):
+            if "x" in last and np.array_equal(xk, last["x"]):
+                self.loss_curve_.append(last["loss"])
+
+        with AdaptiveBlasThreads(probe=2, every=30) as threads:
+            result = scipy.optimize.minimize(
+                objective, np.concatenate([a.ravel() for a in arrays]),
+                method="L-BFGS-B", jac=True, callback=callback,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                         "gtol": self.tol})
+        x = result.x.copy()
+        self.coefs_ = [x[a:b].reshape(shape) for a, b, shape in
+                       zip(bounds[:-1], bounds[1:], shapes)][:len(self.coefs_)]
+        self.intercepts_ = [x[a:b] for a, b in zip(bounds[:-1], bounds[1:])][
+            len(self.coefs_):]
+        self.n_iter_ = min(result.nit, self.max_iter)
+        self.loss_ = float(result.fun)
+        if result.status != 0:
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} "
+                          f"iteration(s) (status={result.status}): {result.message}. "
+                          f"Increase max_iter or max_fun, or scale the data.",
+                          ConvergenceWarning)
+        # The echo's own loss is minimised where it equals the readout: its
+        # full-batch fixed point, where the top-down error is zero.
+        self._echo.coef[...] = self.coefs_[-1]
+        self._echo.intercept[...] = self.intercepts_[-1]
+        if self.verbose:
+            print(f"L-BFGS: {self.n_iter_} iterations, loss = {self.loss_:.8f}")
+        return self
+
+    def _loss_and_grads(self, X, Y, sample_weight):
+        """Full-batch loss and gradients (coefs then intercepts), td_gain=0."""
+        n_eff = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        acts = base.forward(X, self.coefs_, self.intercepts_, self.activation)
+        P = base.OUTPUT_ACTIVATIONS[self.out_activation_](acts[-1])
+        loss = base.log_loss(Y, P, sample_weight, self.out_activation_)
+        loss += 0.5 * self.alpha * sum(np.vdot(c, c) for c in self.coefs_) / n_eff
+        grad_logits, _, _, _ = self._echo.gradients(acts[-2], Y, P, sample_weight)
+        coef_grads, intercept_grads, _ = base.backward(
+            acts, self.coefs_, grad_logits, self.activation, self.alpha, n_eff,
+            input_grad=False)
+        if self._mask is not None:  # masked weights have no gradient: stay zero
+            coef_grads[-1] = coef_grads[-1] * self._mask
+        return loss, coef_grads + intercept_grads
 
     def _fit_stochastic(self, X, Y, sample_weight, incremental, rng):
         X_val = Y_val = sw_val = None

@@ -651,3 +651,61 @@ def test_verbose_first_epoch_of_one_batch_prints_no_nan(digits300, capsys):
     assert "nan" not in lines[0].lower()
     assert "e_td = 0.00000, cosine = undefined (e_td = 0" in lines[0]
     assert re.search(r"cosine = [+-]\d\.\d{3}$", lines[1])
+
+
+# -- L-BFGS -------------------------------------------------------------------------------
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_lbfgs_with_td_gain_zero_equals_mlpclassifier(digits300, kind, weighted):
+    X, y = _problem(kind, digits300)
+    w = np.random.RandomState(1).uniform(0.2, 2.0, X.shape[0]) if weighted else None
+    kw = dict(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=30, alpha=1e-3,
+              random_state=0)
+    ref = MLPClassifier(**kw).fit(X, y, sample_weight=w)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y, sample_weight=w)
+    assert ours.n_iter_ == ref.n_iter_
+    assert ours.loss_ == pytest.approx(ref.loss_, rel=1e-10)
+    _assert_same_weights(ours, ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X),
+                               rtol=1e-8, atol=1e-10)
+    # one loss per L-BFGS iteration (MLPClassifier keeps no curve for lbfgs)
+    assert len(ours.loss_curve_) == ours.n_iter_
+    assert ours.loss_curve_[-1] == pytest.approx(ours.loss_, rel=1e-12)
+    # the echo sits at its full-batch fixed point, the readout itself
+    np.testing.assert_array_equal(ours.echo_coef_, ours.coefs_[-1])
+    assert not np.shares_memory(ours.echo_coef_, ours.coefs_[-1])
+
+
+def test_lbfgs_rejects_itds_and_has_no_partial_fit(digits300):
+    X, y = digits300
+    with pytest.raises(ValueError, match="td_gain=0"):
+        ITDSMLPClassifier(solver="lbfgs").fit(X, y)  # default td_gain=2
+    with pytest.raises(ValueError, match="feedback_split"):
+        ITDSMLPClassifier(solver="lbfgs", td_gain=0.0, feedback_split=True).fit(X, y)
+    m = ITDSMLPClassifier(solver="lbfgs", td_gain=0.0)
+    assert not hasattr(m, "partial_fit")
+    with pytest.raises(ValueError, match="max_fun"):
+        ITDSMLPClassifier(solver="lbfgs", td_gain=0.0, max_fun=0).fit(X, y)
+
+
+def test_lbfgs_max_fun_limits_the_evaluations(digits300):
+    X, y = digits300
+    kw = dict(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=500, max_fun=7,
+              random_state=0)
+    ref = MLPClassifier(**kw)
+    with pytest.warns(ConvergenceWarning):
+        ref.fit(X, y)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw)
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        ours.fit(X, y)
+    assert ours.n_iter_ == ref.n_iter_ <= 7 < 500
+    _assert_same_weights(ours, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_lbfgs_keeps_masked_readout_weights_at_zero(digits300):
+    X, y = digits300
+    m = ITDSMLPClassifier((12,), solver="lbfgs", td_gain=0.0, readout_sparsity=0.5,
+                          max_iter=40, random_state=0).fit(X, y)
+    assert np.all(m.coefs_[-1][~m._mask] == 0)
+    assert np.count_nonzero(m.coefs_[-1][m._mask]) == m._mask.sum()
+    assert m.score(X, y) > 0.8
