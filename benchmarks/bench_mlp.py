@@ -20,6 +20,7 @@ echo).
 Usage::
 
     python benchmarks/bench_mlp.py [--repeats 5] [--load 2] [--cases digits large]
+                                   [--td-gain 0]
 """
 
 import argparse
@@ -77,7 +78,8 @@ def run_case(name, repeats, load):
     data, settings, epochs, target = CASES[name]
     X, y = data()
     kw = dict(COMMON, max_iter=epochs, **settings)
-    ours, peer = ITDSMLPClassifier(**kw), MLPClassifier(**kw)
+    td = {"td_gain": kw.pop("td_gain")} if "td_gain" in kw else {}
+    ours, peer = ITDSMLPClassifier(**kw, **td), MLPClassifier(**kw)
     with busy_processes(load):
         t_ours, t_peer = alternate(lambda: ours.fit(X, y), lambda: peer.fit(X, y),
                                    repeats)
@@ -96,7 +98,11 @@ def main(argv=None):
     parser.add_argument("--load", type=int, default=2,
                         help="busy processes for the loaded runs (0: skip them)")
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--td-gain", type=float, default=None,
+                        help="td_gain of ours (default: the estimator's default)")
     args = parser.parse_args(argv)
+    if args.td_gain is not None:
+        COMMON["td_gain"] = args.td_gain
     warnings.simplefilter("ignore", ConvergenceWarning)
     loads = [0] + ([args.load] if args.load > 0 else [])
     for name in args.cases:
