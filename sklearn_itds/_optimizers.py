@@ -71,11 +71,18 @@ class Adam:
     The moments of all parameters live in two flat arrays (``ms`` and ``vs``
     are views of them), so one update is a dozen whole-array operations on the
     concatenated gradient instead of a dozen per parameter: the arithmetic is
-    elementwise and identical, only the per-call overhead goes.
+    elementwise and identical, only the per-call overhead goes. ``scales``
+    multiplies the step of each parameter (the MLP's echo learns
+    ``td_timescale`` times slower inside the network's own update).
     """
 
-    def __init__(self, params, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    def __init__(self, params, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 scales=None):
         self.learning_rate_init = learning_rate
+        # scales: one step-size multiplier per parameter (None: all 1), so one
+        # update can serve a network and its slower echo together.
+        self._scaled = [] if scales is None else [
+            (i, float(c)) for i, c in enumerate(scales) if c != 1]
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -148,16 +155,20 @@ class Adam:
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
         np.multiply(m, lr, out=g)
+        for i, c in self._scaled:
+            g[self._bounds[i]:self._bounds[i + 1]] *= c
         g /= tmp
         for p, step in zip(params, self._views(g)):
             p -= step
 
 
-def make_optimizer(estimator, params, learning_rate):
-    """The optimizer named by ``estimator.solver`` for ``params``."""
+def make_optimizer(estimator, params, learning_rate, scales=None):
+    """The optimizer named by ``estimator.solver`` for ``params``.
+
+    ``scales`` (Adam only) multiplies each parameter's step."""
     if estimator.solver == "sgd":
         return SGD(params, learning_rate, estimator.momentum,
                    estimator.nesterovs_momentum, estimator.learning_rate,
                    estimator.power_t)
     return Adam(params, learning_rate, estimator.beta_1, estimator.beta_2,
-                estimator.epsilon)
+                estimator.epsilon, scales)
