@@ -512,7 +512,12 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             batch_size = min(self.batch_size, n)
         previous_n_iter = self.n_iter_
         self.n_iter_ = 0  # epochs of this call, as MLPClassifier (1.9)
-        with AdaptiveBlasThreads() as threads:
+        sizes = [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
+        if base.largest_product(batch_size, sizes) <= base.SINGLE_THREAD_WORK:
+            threads = AdaptiveBlasThreads.single()
+        else:
+            threads = AdaptiveBlasThreads()
+        with threads:
             best = self._run_epochs(X, Y, sample_weight, X_val, Y_val, sw_val,
                                     incremental, rng, batch_size, threads)
         if self.n_iter_ == 0:  # diverged at once: the model is left as it was

@@ -9,7 +9,8 @@ functions here also apply to a fitted ``MLPClassifier`` (its ``coefs_``,
 import numpy as np
 from scipy.special import expit, softmax
 
-__all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "backward", "forward", "glorot_init", "input_gradient",
+__all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "SINGLE_THREAD_WORK", "backward",
+           "largest_product", "forward", "glorot_init", "input_gradient",
            "log_loss"]
 
 
@@ -142,3 +143,19 @@ def input_gradient(X, Y, coefs, intercepts, activation, out_activation="softmax"
     _, _, grad = backward(acts, coefs, P - Y, activation, 0.0, 1)
     return grad
 
+
+
+SINGLE_THREAD_WORK = 2**20
+"""Minibatch training whose largest product (``batch_size * fan_in *
+fan_out``) is at most this (about a million multiply-adds, e.g. load_digits
+with (100,) hidden units and batches of 64) runs on one BLAS thread without
+probing: ``benchmarks/bench_mlp.py`` on the shared 2-core machine gave fit
+ratios against MLPClassifier of 0.85-0.88 with one thread, and 1.1 to 2.2
+with two busy processes when the thread count was probed (each switch can cost
+a time slice there). Larger problems choose by timing
+(:class:`sklearn_itds._threads.AdaptiveBlasThreads`)."""
+
+
+def largest_product(batch_size, layer_sizes):
+    """``batch_size * fan_in * fan_out`` of the largest layer."""
+    return batch_size * max(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))

@@ -64,7 +64,10 @@ class AdaptiveBlasThreads:
     on the same machine idle; see ``benchmarks/bench_mlp.py``). No size rule
     gets both right, so this times the steps: it alternates the two settings
     for ``probe`` steps each, keeps the faster (median time) for the next
-    ``every`` steps, and probes again, following the machine's load.
+    ``every`` steps, and probes again, following the machine's load; each
+    probe that confirms the choice doubles the run before the next (up to
+    ``max_every``), because a switch itself can cost a time slice on a loaded
+    machine.
 
     Only the speed depends on the choice: OpenBLAS computes each entry of a
     matrix product the same way whatever its thread count (partitioning the
@@ -82,9 +85,15 @@ class AdaptiveBlasThreads:
                     ...
     """
 
-    def __init__(self, probe=3, every=64):
+    @classmethod
+    def single(cls):
+        """A chooser that always runs one thread (no probing), same interface."""
+        return _OneThread()
+
+    def __init__(self, probe=3, every=64, max_every=1024):
         self.probe = probe
         self.every = every
+        self.max_every = max_every
 
     def __enter__(self):
         self._limiter = None
@@ -100,6 +109,8 @@ class AdaptiveBlasThreads:
         self._times = {k: [] for k in self._settings}
         self._i = 0  # position in the probe / run cycle
         self._chosen = "default"
+        self._run = self.every  # steps between probes; doubles while the choice holds
+        self._probed = False
         return self
 
     def __exit__(self, *exc):
@@ -127,8 +138,7 @@ class AdaptiveBlasThreads:
         if not self._active:
             yield
             return
-        cycle = 2 * self.probe + self.every
-        pos = self._i % cycle
+        pos = self._i
         probing = pos < 2 * self.probe
         setting = self._settings[pos % 2] if probing else self._chosen
         self._apply(setting)
@@ -140,6 +150,33 @@ class AdaptiveBlasThreads:
             if probing:
                 self._times[setting].append(time.perf_counter() - t0)
                 if pos == 2 * self.probe - 1:
-                    self._chosen = min(self._settings,
-                                       key=lambda k: np.median(self._times[k]))
+                    chosen = min(self._settings,
+                                 key=lambda k: np.median(self._times[k]))
+                    # Each switch can cost a time slice on a loaded machine:
+                    # probe half as often each time the choice is confirmed.
+                    if chosen == self._chosen and self._probed:
+                        self._run = min(2 * self._run, self.max_every)
+                    else:
+                        self._run = self.every
+                    self._chosen, self._probed = chosen, True
                     self._times = {k: [] for k in self._settings}
+            elif self._i >= 2 * self.probe + self._run:
+                self._i = 0  # probe again
+
+
+class _OneThread:
+    """:func:`single_blas_thread` with :class:`AdaptiveBlasThreads`' interface."""
+
+    choice = "one"
+
+    def __enter__(self):
+        self._limit = single_blas_thread()
+        self._limit.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._limit.__exit__(*exc)
+
+    @contextmanager
+    def step(self):
+        yield

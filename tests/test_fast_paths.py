@@ -190,3 +190,51 @@ def test_rls_updates_allocate_no_n_by_n_array(td_gain):
         P -= np.outer(Pr, Pr) / (1.0 + r @ Pr)
     np.testing.assert_allclose(np.tril(ro.P), np.tril(P), rtol=1e-8,
                                atol=1e-10 * np.abs(P).max())
+
+
+def test_adaptive_blas_threads_probes_less_while_the_choice_holds():
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(2, user_api="blas"):
+        if max(_blas_threads(), default=1) < 2:
+            pytest.skip("BLAS runs one thread here: nothing to choose")
+        seen = []
+        chooser = AdaptiveBlasThreads(probe=1, every=2, max_every=8)
+        with chooser:
+            for _ in range(40):
+                with chooser.step():
+                    one = all(n == 1 for n in _blas_threads())
+                    seen.append("one" if one else "default")
+                    time.sleep(0.0 if one else 0.003)  # one thread is faster
+    # probes (one, default), then runs of 2, 4, 8, 8 steps on one thread:
+    # each probe that confirms the choice doubles the run, up to max_every
+    probe = ["one", "default"]
+    expected = []
+    for run in (2, 4, 8, 8, 8):
+        expected += probe + ["one"] * run
+    assert seen == expected[:40]
+
+
+def test_small_mlp_runs_on_one_thread_without_probing(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    from sklearn_itds import ITDSMLPClassifier
+    from sklearn_itds import _mlp_base as mlp_base
+
+    seen = []
+    real = mlp_base.forward
+
+    def spy(*args, **kwargs):
+        seen.append(max(_blas_threads(), default=1))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mlp_base, "forward", spy)
+    rng = np.random.RandomState(0)
+    X, y = rng.standard_normal((120, 8)), rng.randint(3, size=120)
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        ITDSMLPClassifier((10,), max_iter=2, batch_size=20).fit(X, y)
+        assert _blas_threads() == before
+    assert seen and set(seen) == {1}
