@@ -72,10 +72,12 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     (about 1e-11; tested for binary, multiclass and multilabel ``y``, adam,
     sgd with each schedule, lbfgs, and sample weights).
 
-    Minibatch training picks its BLAS thread count by timing: it alternates
-    one thread and the caller's setting for a few minibatches and keeps the
-    faster (see :class:`sklearn_itds._threads.AdaptiveBlasThreads`); with
-    OpenBLAS the results do not depend on the choice.
+    Minibatch training runs small products (up to about a million
+    multiply-adds per minibatch) on one BLAS thread and picks the thread count
+    of larger ones by timing: it alternates one thread and the caller's
+    setting for a few minibatches and keeps the faster (see
+    :class:`sklearn_itds._threads.AdaptiveBlasThreads`). With OpenBLAS the
+    results do not depend on the choice.
 
     Parameters
     ----------

@@ -709,3 +709,42 @@ def test_lbfgs_keeps_masked_readout_weights_at_zero(digits300):
     assert np.all(m.coefs_[-1][~m._mask] == 0)
     assert np.count_nonzero(m.coefs_[-1][m._mask]) == m._mask.sum()
     assert m.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("kind", ["binary", "multilabel"])
+def test_input_gradient_and_step_norms_on_logistic_outputs(digits300, kind):
+    X, y = _problem(kind, digits300)
+    m = ITDSMLPClassifier((10,), activation="tanh", max_iter=10, random_state=0)
+    m.fit(X, y)
+    Xs, ys = X[:3], y[:3]
+
+    def loss(x, t):
+        p = m.predict_proba(x[None])[0]
+        if kind == "binary":
+            p, t = p[1:], np.array([float(t == m.classes_[1])])
+        return -np.sum(t * np.log(p) + (1 - t) * np.log(1 - p))
+
+    grad = m.input_gradient(Xs, ys)
+    h = 1e-6
+    for i in range(3):
+        for j in (0, 10, 30):
+            up, down = Xs[i].copy(), Xs[i].copy()
+            up[j] += h
+            down[j] -= h
+            fd = (loss(up, ys[i]) - loss(down, ys[i])) / (2 * h)
+            assert grad[i, j] == pytest.approx(fd, rel=1e-5, abs=1e-8)
+    norms = m.td_step_norms(Xs, ys)
+    assert norms.shape == (3,) and np.all(norms > 0)
+
+
+def test_early_stopping_with_sample_weight_scores_weighted_accuracy(digits300):
+    X, y = digits300
+    w = np.where(y < 5, 3.0, 0.5)
+    m = ITDSMLPClassifier((10,), early_stopping=True, max_iter=8, n_iter_no_change=100,
+                          learning_rate_init=0.02, random_state=0)
+    m.fit(X, y, sample_weight=w)
+    assert len(m.validation_scores_) == m.n_iter_ == 8
+    assert m.best_validation_score_ == max(m.validation_scores_)
+    # the scores are weighted means of 0/1 hits: not all multiples of 1/n_val
+    n_val = int(np.ceil(0.1 * X.shape[0]))
+    assert any(abs(s * n_val - round(s * n_val)) > 1e-9 for s in m.validation_scores_)
