@@ -101,11 +101,25 @@ def _blas_threads():
             if info["user_api"] == "blas"]
 
 
-@pytest.mark.parametrize("faster", ["one", "default"])
-def test_adaptive_blas_threads_keeps_the_faster_setting_and_restores(faster):
-    import time
+class _FakeClock:
+    """Stands in for the time module in _threads: steps take what a test says."""
 
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+@pytest.mark.parametrize("faster", ["one", "default"])
+def test_adaptive_blas_threads_keeps_the_faster_setting_and_restores(faster,
+                                                                     monkeypatch):
     from threadpoolctl import threadpool_limits
+
+    from sklearn_itds import _threads
+
+    clock = _FakeClock()
+    monkeypatch.setattr(_threads, "time", clock)
 
     with threadpool_limits(2, user_api="blas"):
         before = _blas_threads()
@@ -119,8 +133,8 @@ def test_adaptive_blas_threads_keeps_the_faster_setting_and_restores(faster):
                     with chooser.step():
                         one = all(n == 1 for n in _blas_threads())
                         seen.append("one" if one else "default")
-                        # the setting that is slower here sleeps
-                        time.sleep(0.004 if (seen[-1] == faster) is False else 0.0)
+                        # the slower setting takes 5 time units, the faster 1
+                        clock.now += 1.0 if seen[-1] == faster else 5.0
                     if i == 13:
                         raise RuntimeError  # an error inside the loop
         # probes alternate, then the faster setting runs until the next probe
@@ -192,10 +206,13 @@ def test_rls_updates_allocate_no_n_by_n_array(td_gain):
                                atol=1e-10 * np.abs(P).max())
 
 
-def test_adaptive_blas_threads_probes_less_while_the_choice_holds():
-    import time
-
+def test_adaptive_blas_threads_probes_less_while_the_choice_holds(monkeypatch):
     from threadpoolctl import threadpool_limits
+
+    from sklearn_itds import _threads
+
+    clock = _FakeClock()
+    monkeypatch.setattr(_threads, "time", clock)
 
     with threadpool_limits(2, user_api="blas"):
         if max(_blas_threads(), default=1) < 2:
@@ -207,7 +224,7 @@ def test_adaptive_blas_threads_probes_less_while_the_choice_holds():
                 with chooser.step():
                     one = all(n == 1 for n in _blas_threads())
                     seen.append("one" if one else "default")
-                    time.sleep(0.0 if one else 0.003)  # one thread is faster
+                    clock.now += 1.0 if one else 5.0  # one thread is faster
     # probes (one, default), then runs of 2, 4, 8, 8 steps on one thread:
     # each probe that confirms the choice doubles the run, up to max_every
     probe = ["one", "default"]
