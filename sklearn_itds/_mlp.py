@@ -428,7 +428,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         if first:
             self.classes_, self._y_type = classes_, y_type
-            self._initialize(X.shape[1], hidden, Y.shape[1], rng)
+            self._initialize(X.shape[1], hidden, Y.shape[1], rng, X.dtype)
         if self.solver == "lbfgs":
             return self._fit_lbfgs(X, Y, sample_weight)
         if first or not incremental:  # MLPClassifier starts new optimizers then
@@ -595,10 +595,12 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self._no_improvement_count = 0
         return False
 
-    def _initialize(self, n_features, hidden, n_outputs, rng):
+    def _initialize(self, n_features, hidden, n_outputs, rng, dtype):
         sizes = [n_features, *hidden, n_outputs]
-        self.coefs_, self.intercepts_ = base.glorot_init(sizes, self.activation,
-                                                         rng)
+        coefs, intercepts = base.glorot_init(sizes, self.activation, rng)
+        # in the dtype of X (float32 or float64), as MLPClassifier
+        self.coefs_ = [c.astype(dtype, copy=False) for c in coefs]
+        self.intercepts_ = [b.astype(dtype, copy=False) for b in intercepts]
         self.n_layers_ = len(sizes)
         self.n_outputs_ = n_outputs
         self.out_activation_ = "softmax" if self._y_type == "multiclass" else "logistic"

@@ -748,3 +748,17 @@ def test_early_stopping_with_sample_weight_scores_weighted_accuracy(digits300):
     # the scores are weighted means of 0/1 hits: not all multiples of 1/n_val
     n_val = int(np.ceil(0.1 * X.shape[0]))
     assert any(abs(s * n_val - round(s * n_val)) > 1e-9 for s in m.validation_scores_)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_float32_inputs_train_in_float32_as_mlpclassifier(digits300, solver):
+    X, y = digits300
+    X = X.astype(np.float32)
+    kw = dict(hidden_layer_sizes=(10,), solver=solver, max_iter=5, random_state=0)
+    ref = MLPClassifier(**kw).fit(X, y)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y)
+    # float32 for the stochastic solvers; L-BFGS (scipy) returns float64 in both
+    want = np.float32 if solver == "adam" else np.float64
+    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
+        assert a.dtype == b.dtype == want
+    _assert_same_weights(ours, ref, rtol=1e-4, atol=1e-6)
