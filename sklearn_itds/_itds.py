@@ -60,6 +60,7 @@ from types import SimpleNamespace
 
 import numpy as np
 from scipy.linalg import get_blas_funcs
+from scipy.special import expit
 
 from ._threads import single_blas_thread
 
@@ -153,16 +154,34 @@ class TDHistory:
         self._n_values = 0
         self._change = 0.0
         self._n_updates = 0
+        self._weight = 0.0  # total weight of the rows (1 each when unweighted)
 
-    def record(self, e_sup, e_td, change_norms):
-        """Add a block of errors (n_updates, n_outputs) and update norms."""
-        self._abs_sup += float(np.abs(e_sup).sum())
-        self._abs_td += float(np.abs(e_td).sum())
-        self._dot += float(np.vdot(e_sup, e_td))
-        self._sq_sup += float(np.vdot(e_sup, e_sup))
-        self._sq_td += float(np.vdot(e_td, e_td))
-        self._n_values += e_sup.size
-        self._change += float(np.sum(change_norms))
+    def record(self, e_sup, e_td, change_norms, sample_weight=None):
+        """Add a block of errors (n_updates, n_outputs) and update norms.
+
+        With ``sample_weight`` (one non-negative weight per row) every mean
+        and sum is weighted, so a row of integer weight ``k`` counts as ``k``
+        copies of it; ``n_updates`` still counts rows.
+        """
+        if sample_weight is None:
+            self._abs_sup += float(np.abs(e_sup).sum())
+            self._abs_td += float(np.abs(e_td).sum())
+            self._dot += float(np.vdot(e_sup, e_td))
+            self._sq_sup += float(np.vdot(e_sup, e_sup))
+            self._sq_td += float(np.vdot(e_td, e_td))
+            self._n_values += e_sup.size
+            self._change += float(np.sum(change_norms))
+            self._weight += np.size(change_norms)
+        else:
+            w = np.asarray(sample_weight, dtype=float)
+            self._abs_sup += float(w @ np.abs(e_sup).sum(axis=1))
+            self._abs_td += float(w @ np.abs(e_td).sum(axis=1))
+            self._dot += float(w @ np.einsum("ij,ij->i", e_sup, e_td))
+            self._sq_sup += float(w @ np.einsum("ij,ij->i", e_sup, e_sup))
+            self._sq_td += float(w @ np.einsum("ij,ij->i", e_td, e_td))
+            self._n_values += float(w.sum()) * e_sup.shape[1]
+            self._change += float(w @ np.asarray(change_norms, dtype=float))
+            self._weight += float(w.sum())
         self._n_updates += np.size(change_norms)
 
     def is_finite(self):
@@ -182,16 +201,20 @@ class TDHistory:
         """Close the current epoch; a no-op when nothing was recorded."""
         if self._n_updates == 0:
             return
-        e_sup = self._abs_sup / self._n_values
-        e_td = self._abs_td / self._n_values
+        if self._n_values == 0:  # only rows of zero weight
+            e_sup = e_td = np.nan
+        else:
+            e_sup = self._abs_sup / self._n_values
+            e_td = self._abs_td / self._n_values
         norm = np.sqrt(self._sq_sup * self._sq_td)
+        total = self._weight
         row = {
             "e_sup": e_sup,
             "e_td": e_td,
             "td_ratio": e_td / e_sup if e_sup > 0 else np.nan,
             "cosine": self._dot / norm if norm > 0 else np.nan,
-            "weight_change": self._change / self._n_updates,
-            "loss": 0.5 * self._sq_sup / self._n_updates,
+            "weight_change": self._change / total if total > 0 else np.nan,
+            "loss": 0.5 * self._sq_sup / total if total > 0 else np.nan,
             "n_updates": self._n_updates,
         }
         for name in self.fields:
@@ -200,9 +223,18 @@ class TDHistory:
 
     def describe_last(self):
         """The last epoch as a progress-line fragment."""
+        cosine = self.epochs["cosine"][-1]
+        # The cosine is undefined while e_td is exactly 0 (the echo still
+        # equals the readout, e.g. a first epoch of one batch): say so.
+        if np.isfinite(cosine):
+            cosine = f"{cosine:+.3f}"
+        elif self.epochs["e_td"][-1] == 0:
+            cosine = "undefined (e_td = 0: the echo equals the output)"
+        else:
+            cosine = "undefined (an error is exactly 0)"
         return (f"e_sup = {self.epochs['e_sup'][-1]:.5f}, "
                 f"e_td = {self.epochs['e_td'][-1]:.5f}, "
-                f"cosine = {self.epochs['cosine'][-1]:+.3f}")
+                f"cosine = {cosine}")
 
     def as_dict(self):
         """The per-epoch diagnostics as a dict of 1-D arrays."""
@@ -530,32 +562,50 @@ class SoftmaxEcho:
     scaled by ``1 + td_gain``), and the cross-entropy gradient that teaches the
     echo to reproduce ``p``. The caller applies the echo gradient with the same
     optimizer as the network, ``td_timescale`` times slower.
+
+    With ``out_activation="logistic"`` (independent sigmoid outputs trained by
+    binary cross-entropy: a binary problem's single unit, or each label of a
+    multilabel problem) the same formulas hold unit by unit, with
+    ``p = expit(H W + b)`` and ``p_echo = expit(H Wbar + bbar)``.
     """
 
-    def __init__(self, coef, intercept, td_gain, td_timescale=1.0):
+    def __init__(self, coef, intercept, td_gain, td_timescale=1.0,
+                 out_activation="softmax"):
         self.coef = coef.copy()
         self.intercept = intercept.copy()
         self.td_gain = td_gain
         self.td_timescale = td_timescale
+        self.out_activation = out_activation
 
     def learning_rate(self, network_learning_rate):
         """The echo's step size: ``td_timescale`` times smaller than the network's."""
         return network_learning_rate / self.td_timescale
 
     def probabilities(self, H):
-        """Echo class probabilities ``softmax(H Wbar + bbar)``."""
-        return softmax(H @ self.coef + self.intercept)
+        """Echo probabilities ``softmax(H Wbar + bbar)`` (or the logistic of it)."""
+        Z = H @ self.coef + self.intercept
+        if self.out_activation == "logistic":
+            return expit(Z, out=Z)
+        return softmax(Z)
 
-    def gradients(self, H, Y, P):
+    def gradients(self, H, Y, P, sample_weight=None):
         """Return ``(grad_logits, (grad_coef, grad_intercept), e_sup, e_td)``.
 
-        Gradients are averaged over the batch (rows of ``H``).
+        Gradients are averaged over the batch (rows of ``H``), weighted by
+        ``sample_weight`` when given: each row's error is multiplied by its
+        weight and the sum divided by the total weight, for the fast output
+        and for the echo alike (as scikit-learn weights its MLP loss).
         """
         P_echo = self.probabilities(H)
         delta, e_sup, e_td = stabilized_error(Y, P, P_echo, self.td_gain)
-        n = H.shape[0]
-        grad_logits = delta / -n
-        echo_err = (P_echo - P) / n  # gradient of CE(p_echo; soft target p)
+        if sample_weight is None:
+            n = H.shape[0]
+            grad_logits = delta / -n
+            echo_err = (P_echo - P) / n  # gradient of CE(p_echo; soft target p)
+        else:
+            scale = (sample_weight / np.sum(sample_weight))[:, None]
+            grad_logits = delta * -scale
+            echo_err = (P_echo - P) * scale
         return grad_logits, (H.T @ echo_err, echo_err.sum(axis=0)), e_sup, e_td
 
     def step_norms(self, H, Y, P, learning_rate):

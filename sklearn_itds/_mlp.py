@@ -6,23 +6,28 @@ import copy
 import warnings
 
 import numpy as np
+import scipy.optimize
 from numpy.typing import ArrayLike
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, gen_batches, shuffle
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils import check_random_state, column_or_1d, gen_batches, shuffle
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _mlp_base as base
 from ._itds import (
     SoftmaxEcho,
     TDHistory,
     make_sparsity_mask,
-    output_step_norms,
     softmax,
     split_error,
+    stabilized_error,
 )
 from ._optimizers import make_optimizer
+from ._threads import AdaptiveBlasThreads
 from ._validation import (
     COMMON,
     INT,
@@ -39,22 +44,40 @@ from ._validation import (
 __all__ = ["ITDSMLPClassifier"]
 
 
+def _stochastic_solver(estimator):
+    if estimator.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic "
+                             "optimizers; solver='lbfgs' is not stochastic.")
+    return True
+
+
 class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     """Multi-layer perceptron classifier with an iTDS output layer.
 
-    A :class:`~sklearn.neural_network.MLPClassifier`-style network (same
-    parameter names and meanings) with a softmax output trained by
-    cross-entropy, where the output layer has an *echo*: a second softmax
-    readout of the last hidden layer that learns, ``td_timescale`` times more
-    slowly and with the same optimizer, to reproduce the network's own output
-    probabilities. The gradient on the logits becomes
+    A drop-in for :class:`~sklearn.neural_network.MLPClassifier` (scikit-learn
+    1.9: the same parameters, attributes, targets and ``sample_weight``) whose
+    output layer has an *echo*: a second readout of the last hidden layer that
+    learns, ``td_timescale`` times more slowly and with the same optimizer and
+    learning-rate schedule, to reproduce the network's own output
+    probabilities. The gradient on the output pre-activations becomes
     ``(p - y) + td_gain * (p - p_echo)`` (see :mod:`sklearn_itds._itds`), and
     this stabilized error is backpropagated through the hidden layers.
 
-    With ``td_gain=0`` the network is trained exactly as without iTDS; for more
-    than two classes it then follows MLPClassifier's updates step for step
-    (same initialization, shuffling and optimizer). Two classes use a 2-unit
-    softmax rather than MLPClassifier's single logistic unit.
+    The output layer is MLPClassifier's: a softmax over the classes for more
+    than two classes, a single logistic unit for two, and one logistic unit
+    per label for a multilabel indicator ``y``; the echo has the same form.
+    With ``td_gain=0`` the network is trained exactly as MLPClassifier trains
+    it (same initialization, shuffling, optimizer, schedule and stopping
+    rule): ``coefs_``, ``loss_curve_`` and ``predict_proba`` agree to rounding
+    (about 1e-11; tested for binary, multiclass and multilabel ``y``, adam,
+    sgd with each schedule, lbfgs, and sample weights).
+
+    Minibatch training runs small products (up to about a million
+    multiply-adds per minibatch) on one BLAS thread and picks the thread count
+    of larger ones by timing: it alternates one thread and the caller's
+    setting for a few minibatches and keeps the faster (see
+    :class:`sklearn_itds._threads.AdaptiveBlasThreads`). With OpenBLAS the
+    results do not depend on the choice.
 
     Parameters
     ----------
@@ -62,34 +85,59 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         Sizes of the hidden layers (each >= 1).
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Hidden-layer activation.
-    solver : {"adam", "sgd"}, default="adam"
-        Optimizer; the echo uses the same kind.
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        Optimizer; with "adam" and "sgd" the echo uses the same kind.
+        "lbfgs" is full-batch L-BFGS-B on the plain loss and needs
+        ``td_gain=0`` and ``feedback_split=False`` (a ValueError otherwise):
+        the echo acts through the sequence of minibatch updates, which L-BFGS
+        does not have, and at full-batch convergence the echo's own loss is
+        minimised where the echo equals the readout, so the top-down error
+        vanishes there. After an L-BFGS fit the echo is set to that fixed
+        point (equal to the output layer).
     alpha : float, default=1e-4
-        L2 penalty (>= 0).
+        L2 penalty (>= 0), divided by the (weighted) sample count of each
+        minibatch as in MLPClassifier.
     batch_size : int or "auto", default="auto"
-        Minibatch size; "auto" is ``min(200, n_samples)``.
+        Minibatch size; "auto" is ``min(200, n_samples)``. Not used by "lbfgs".
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size schedule of "sgd", as MLPClassifier: "invscaling" sets the
+        step to ``learning_rate_init / (t + 1) ** power_t`` after each epoch
+        (``t`` the number of samples seen); "adaptive" divides it by 5 where
+        the stopping rule would otherwise stop, until it falls below 1e-6. The
+        echo's step is always the network's divided by ``td_timescale``.
     learning_rate_init : float, default=1e-3
-        Step size (> 0). The echo's is ``learning_rate_init / td_timescale``.
+        Initial step size (> 0). The echo's is ``learning_rate_init /
+        td_timescale``.
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule (>= 0).
     max_iter : int, default=200
-        Maximum number of epochs.
+        Maximum number of epochs ("adam", "sgd") or of L-BFGS iterations.
     shuffle : bool, default=True
-        Shuffle samples in each epoch.
+        Shuffle samples in each epoch, in ``partial_fit`` too (as
+        MLPClassifier).
     random_state : int, RandomState instance or None, default=None
-        Weight initialization, shuffling, validation split and mask.
+        Weight initialization, shuffling, validation split and mask. As in
+        MLPClassifier, every ``fit`` or ``partial_fit`` call starts a fresh
+        generator from it.
     tol : float, default=1e-4
         Improvement threshold for the stopping rule.
     verbose : bool, default=False
-        Print one progress line per epoch.
+        Print one progress line per epoch (loss and the iTDS diagnostics).
     warm_start : bool, default=False
-        Continue from the previous solution in ``fit``.
+        Continue from the previous solution in ``fit``; as in MLPClassifier the
+        optimizers (and Adam's moments) start anew.
     momentum : float, default=0.9
         SGD momentum, in [0, 1].
     nesterovs_momentum : bool, default=True
         Use Nesterov momentum with SGD.
     early_stopping : bool, default=False
-        Stop when the validation accuracy stops improving; keeps the best
-        weights. Falls back to an unstratified split when a class is too small
-        to stratify, and is ignored when the data are too few to hold out any.
+        Stop when the (weighted) validation accuracy stops improving; keeps
+        the best weights. Three differences from MLPClassifier: the split is
+        stratified for multiclass ``y`` too (MLPClassifier stratifies binary
+        ``y`` only), it falls back to an unstratified split when a class is too
+        small to stratify and is ignored when the data are too few to hold out
+        any (MLPClassifier raises), and ``partial_fit`` ignores it
+        (MLPClassifier raises). Not used by "lbfgs".
     validation_fraction : float, default=0.1
         Fraction held out for early stopping, in (0, 1).
     beta_1, beta_2 : float, default=0.9, 0.999
@@ -97,7 +145,10 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     epsilon : float, default=1e-8
         Adam numerical stability constant (> 0).
     n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
+        Epochs without ``tol`` improvement before stopping (or, with
+        ``learning_rate="adaptive"``, before the step is divided by 5).
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of "lbfgs" (>= 1).
     td_gain : float, default=2.0
         Weight of the top-down error (>= 0); 0 is plain supervised learning.
     td_timescale : float, default=20.0
@@ -114,6 +165,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        Class labels; for multilabel ``y``, the label columns ``0 ..
+        n_labels - 1``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` has string column names.
@@ -123,26 +176,33 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         Bias vectors.
     echo_coef_, echo_intercept_ : ndarray
         The echo readout of the last hidden layer.
-    out_activation_ : str
-        Always "softmax".
+    out_activation_ : {"softmax", "logistic"}
+        "softmax" for more than two classes, "logistic" for two (one output
+        unit) and for multilabel ``y`` (one unit per label).
     n_layers_ : int
     n_outputs_ : int
     loss_ : float
-        Training loss of the last epoch (cross-entropy against the given labels
-        plus the L2 term).
+        Training loss of the last epoch (cross-entropy against the given labels,
+        weighted by ``sample_weight``, plus the L2 term).
     loss_curve_ : list of float
+        One loss per epoch; with "lbfgs", one per L-BFGS iteration
+        (MLPClassifier keeps none for "lbfgs").
     best_loss_ : float or None
     validation_scores_ : list of float or None
     best_validation_score_ : float or None
     t_ : int
-        Number of training samples seen.
+        Number of training samples seen by the stochastic solvers.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs (or L-BFGS iterations) run by the last ``fit`` or
+        ``partial_fit`` call, as in scikit-learn 1.9.
     td_history_ : dict of ndarray
-        Per-epoch iTDS diagnostics: ``e_sup``, ``e_td``, ``td_ratio``,
-        ``cosine`` (on the output probabilities), ``weight_change`` (mean norm
-        of a sample's output-layer gradient step ``learning_rate_init *
-        |[h, 1]| |delta|``), ``loss`` and ``n_updates`` (samples).
+        Per-epoch iTDS diagnostics of the stochastic solvers: ``e_sup``,
+        ``e_td``, ``td_ratio``, ``cosine`` (on the output probabilities; NaN
+        while ``e_td`` is exactly zero, e.g. a first epoch of one minibatch),
+        ``weight_change`` (mean norm of a sample's output-layer gradient step
+        ``learning_rate * |[h, 1]| |delta|`` at the current step size),
+        ``loss`` and ``n_updates`` (samples). With ``sample_weight`` the means
+        are weighted; ``n_updates`` counts rows.
 
     See Also
     --------
@@ -166,27 +226,38 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     >>> clf = ITDSMLPClassifier(max_iter=50, random_state=0).fit(X_train, y_train)
     >>> clf.score(X_test, y_test) > 0.95
     True
+
+    Binary and multilabel targets use logistic outputs, as MLPClassifier:
+
+    >>> import numpy as np
+    >>> Y = np.column_stack([y_train < 5, y_train % 2 == 0]).astype(int)
+    >>> multi = ITDSMLPClassifier(max_iter=50, random_state=0).fit(X_train, Y)
+    >>> multi.out_activation_, multi.predict(X_test[:2]).shape
+    ('logistic', (2, 2))
     """
 
     def __init__(self, hidden_layer_sizes: tuple[int, ...] = (100,),
                  activation: str = "relu", *, solver: str = "adam",
                  alpha: float = 1e-4, batch_size: int | str = "auto",
-                 learning_rate_init: float = 1e-3, max_iter: int = 200,
+                 learning_rate: str = "constant", learning_rate_init: float = 1e-3,
+                 power_t: float = 0.5, max_iter: int = 200,
                  shuffle: bool = True, random_state: int | np.random.RandomState | None = None,
                  tol: float = 1e-4, verbose: bool | int = False,
                  warm_start: bool = False, momentum: float = 0.9,
                  nesterovs_momentum: bool = True, early_stopping: bool = False,
                  validation_fraction: float = 0.1, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-8,
-                 n_iter_no_change: int = 10, td_gain: float = 2.0,
-                 td_timescale: float = 20.0, feedback_split: bool = False,
-                 readout_sparsity: float = 0.0) -> None:
+                 n_iter_no_change: int = 10, max_fun: int = 15000,
+                 td_gain: float = 2.0, td_timescale: float = 20.0,
+                 feedback_split: bool = False, readout_sparsity: float = 0.0) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -201,6 +272,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.td_gain = td_gain
         self.td_timescale = td_timescale
         self.feedback_split = feedback_split
@@ -212,6 +284,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             **COMMON,
             "alpha": (REAL, 0.0, None, "left"),
             "learning_rate_init": (REAL, 0.0, None, "neither"),
+            "power_t": (REAL, 0.0, None, "left"),
             "tol": (REAL, 0.0, None, "left"),
             "momentum": (REAL, 0.0, 1.0, "both"),
             "validation_fraction": (REAL, 0.0, 1.0, "neither"),
@@ -219,9 +292,12 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             "beta_2": (REAL, 0.0, 1.0, "left"),
             "epsilon": (REAL, 0.0, None, "neither"),
             "n_iter_no_change": (INT, 1, None, "left"),
+            "max_fun": (INT, 1, None, "left"),
         })
         check_option(self.activation, "activation", tuple(base.ACTIVATIONS))
-        check_option(self.solver, "solver", ("adam", "sgd"))
+        check_option(self.solver, "solver", ("adam", "sgd", "lbfgs"))
+        check_option(self.learning_rate, "learning_rate",
+                     ("constant", "invscaling", "adaptive"))
         for name in ("shuffle", "warm_start", "nesterovs_momentum",
                      "early_stopping", "feedback_split"):
             check_bool(getattr(self, name), name)
@@ -233,72 +309,221 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                              f"{self.hidden_layer_sizes!r}.")
         if self.batch_size != "auto":
             check_params(self, {"batch_size": (INT, 1, None, "left")})
+        if self.solver == "lbfgs" and (self.td_gain != 0 or self.feedback_split):
+            raise ValueError(
+                f"solver='lbfgs' needs td_gain=0 and feedback_split=False (got "
+                f"td_gain={self.td_gain!r}, feedback_split={self.feedback_split!r}): "
+                f"the echo and the sign split act through the sequence of "
+                f"minibatch updates, which a full-batch L-BFGS fit does not have "
+                f"(see the solver parameter). Use solver='adam' or 'sgd' for iTDS.")
         return [int(s) for s in sizes]
 
     def _validate(self, X, y, reset):
-        return validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"),
-                             dtype=(np.float64, np.float32))
+        X, y = validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"),
+                             dtype=(np.float64, np.float32), multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
+
+    def _encode(self, y, classes, dtype, fitted):
+        """``(classes_, y_type, Y)``: the targets as the output layer sees them.
+
+        ``Y`` is one-hot for more than two classes (softmax output), one 0/1
+        column for two classes and the indicator matrix itself for multilabel
+        ``y`` (logistic outputs), as in MLPClassifier. ``classes`` is None in
+        ``fit`` and the known classes in ``partial_fit`` (see
+        :func:`check_classes`); ``fitted`` says whether ``y`` must match the
+        kind of target the model was fitted on.
+        """
+        y_type = type_of_target(y, input_name="y")
+        multilabel = y_type == "multilabel-indicator"
+        if fitted and multilabel != (self._y_type == "multilabel-indicator"):
+            raise ValueError(
+                f"y is {'a multilabel indicator' if multilabel else 'a label vector'}"
+                f", but the model was fitted on "
+                f"{'multilabel' if not multilabel else 'single-label'} targets.")
+        if multilabel:
+            if classes is not None and not np.array_equal(
+                    unique_labels(np.asarray(classes)), np.arange(y.shape[1])):
+                raise ValueError(
+                    f"For multilabel y the classes are its label columns, "
+                    f"classes={list(range(y.shape[1]))}; got "
+                    f"{np.asarray(classes).tolist()}.")
+            if fitted and len(self.classes_) != y.shape[1]:
+                raise ValueError(f"y has {y.shape[1]} labels, but the model was "
+                                 f"fitted with {len(self.classes_)}.")
+            return np.arange(y.shape[1]), y_type, np.asarray(y, dtype=dtype)
+        if y.ndim == 2:
+            raise ValueError(
+                f"{type(self).__name__} accepts labels of shape (n_samples,) or a "
+                f"multilabel indicator matrix of 0/1 columns; got y of type "
+                f"{y_type!r} and shape {y.shape}.")
+        classes_, y_index = check_classes(self, y, classes)
+        if classes_.size == 2:
+            return classes_, "binary", y_index.astype(dtype)[:, None]
+        return classes_, "multiclass", np.eye(classes_.size, dtype=dtype)[y_index]
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, X: ArrayLike, y: ArrayLike) -> ITDSMLPClassifier:
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> ITDSMLPClassifier:
         """Train the network for up to ``max_iter`` epochs.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights. Each sample's supervised and top-down errors
+            and the echo's own error are multiplied by its weight and each
+            minibatch average divides by the batch's total weight, as
+            MLPClassifier does. A minibatch whose weights are all zero makes no
+            update.
 
         Returns
         -------
         self : ITDSMLPClassifier
         """
-        warm = self.warm_start and hasattr(self, "coefs_")
+        return self._fit(X, y, sample_weight, None, incremental=False)
+
+    @available_if(_stochastic_solver)
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> ITDSMLPClassifier:
+        """One epoch over ``(X, y)`` (shuffled when ``shuffle=True``, as MLPClassifier).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, as in :meth:`fit`.
+        classes : array-like of shape (n_classes,), default=None
+            All labels; required on the first call (for multilabel ``y`` the
+            labels are the columns of ``y``).
+
+        Returns
+        -------
+        self : ITDSMLPClassifier
+        """
+        return self._fit(X, y, sample_weight, classes, incremental=True)
+
+    def _fit(self, X, y, sample_weight, classes, incremental):
+        first = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
         with unchanged_on_error(self):
+            if incremental:
+                classes = partial_fit_classes(self, classes)
             hidden = self._check_params()
-            X, y = self._validate(X, y, reset=not warm)
-            classes, y_index = check_classes(self, y, None)
-            if warm and not np.array_equal(classes, self.classes_):
+            X, y = self._validate(X, y, reset=first)
+            classes_, y_type, Y = self._encode(y, classes if incremental else None,
+                                               X.dtype, fitted=not first)
+            if not first and not incremental and not np.array_equal(classes_,
+                                                                    self.classes_):
                 raise ValueError(f"warm_start=True needs the same classes as before, "
-                                 f"{self.classes_.tolist()}; got {classes.tolist()}.")
-        if not warm:
-            self.classes_ = classes
-            self._initialize(X.shape[1], hidden)
-        Y = np.eye(classes.size, dtype=X.dtype)[y_index]
-        X_val = Y_val = None
-        if self.early_stopping:
-            X, Y, X_val, Y_val = self._validation_split(X, Y, y_index)
-        self.validation_scores_ = [] if X_val is not None else None
-        self.best_validation_score_ = -np.inf if X_val is not None else None
-        self._no_improvement_count = 0
-        self.best_loss_ = np.inf
-        best = None
-        sample_idx = np.arange(X.shape[0])
-        for it in range(self.max_iter):
-            if self.shuffle:  # reshuffles the previous order, as MLPClassifier does
-                sample_idx = shuffle(sample_idx, random_state=self._rng)
-            if not self._epoch(X, Y, sample_idx if self.shuffle else None):
-                break
-            if X_val is not None:
-                score = float(np.mean(self._logits(X_val).argmax(1) == Y_val.argmax(1)))
-                self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best = ([c.copy() for c in self.coefs_],
-                            [b.copy() for b in self.intercepts_])
-            else:
-                improved = self.loss_ < self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-            self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-            if self._no_improvement_count > self.n_iter_no_change:
-                if self.verbose:
-                    print(f"Training stopped: no improvement of at least tol="
-                          f"{self.tol} for {self.n_iter_no_change} epochs.")
-                break
-            if it == self.max_iter - 1:
-                warnings.warn(f"Stochastic optimizer: maximum iterations "
-                              f"({self.max_iter}) reached and the optimization "
-                              f"hasn't converged yet.", ConvergenceWarning)
+                                 f"{self.classes_.tolist()}; got {classes_.tolist()}.")
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+                                                     ensure_non_negative=True)
+        # A fresh generator from random_state at every call, as MLPClassifier.
+        rng = check_random_state(self.random_state)
+        if first:
+            self.classes_, self._y_type = classes_, y_type
+            self._initialize(X.shape[1], hidden, Y.shape[1], rng, X.dtype)
+        if self.solver == "lbfgs":
+            return self._fit_lbfgs(X, Y, sample_weight)
+        if first or not incremental:  # MLPClassifier starts new optimizers then
+            self._make_optimizers()
+        return self._fit_stochastic(X, Y, sample_weight, incremental, rng)
+
+    def _fit_lbfgs(self, X, Y, sample_weight):
+        """Full-batch L-BFGS-B on the plain loss, as MLPClassifier (td_gain=0)."""
+        arrays = self.coefs_ + self.intercepts_
+        shapes = [a.shape for a in arrays]
+        bounds = np.cumsum([0] + [a.size for a in arrays])
+        last = {}
+
+        def objective(packed):
+            with threads.step():
+                for i, (a, b, shape) in enumerate(zip(bounds[:-1], bounds[1:], shapes)):
+                    arrays[i] = packed[a:b].reshape(shape)
+                n_layers = len(self.coefs_)
+                self.coefs_, self.intercepts_ = arrays[:n_layers], arrays[n_layers:]
+                loss, grads = self._loss_and_grads(X, Y, sample_weight)
+                last["x"], last["loss"] = packed, loss
+                return loss, np.concatenate([np.ravel(g) for g in grads])
+
+        def callback(xk):
+            if "x" in last and np.array_equal(xk, last["x"]):
+                self.loss_curve_.append(last["loss"])
+
+        with AdaptiveBlasThreads(probe=2, every=30) as threads:
+            result = scipy.optimize.minimize(
+                objective, np.concatenate([a.ravel() for a in arrays]),
+                method="L-BFGS-B", jac=True, callback=callback,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                         "gtol": self.tol})
+        x = result.x.copy()
+        self.coefs_ = [x[a:b].reshape(shape) for a, b, shape in
+                       zip(bounds[:-1], bounds[1:], shapes)][:len(self.coefs_)]
+        self.intercepts_ = [x[a:b] for a, b in zip(bounds[:-1], bounds[1:])][
+            len(self.coefs_):]
+        self.n_iter_ = min(result.nit, self.max_iter)
+        self.loss_ = float(result.fun)
+        if result.status != 0:
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} "
+                          f"iteration(s) (status={result.status}): {result.message}. "
+                          f"Increase max_iter or max_fun, or scale the data.",
+                          ConvergenceWarning)
+        # The echo's own loss is minimised where it equals the readout: its
+        # full-batch fixed point, where the top-down error is zero.
+        self._echo.coef[...] = self.coefs_[-1]
+        self._echo.intercept[...] = self.intercepts_[-1]
+        if self.verbose:
+            print(f"L-BFGS: {self.n_iter_} iterations, loss = {self.loss_:.8f}")
+        return self
+
+    def _loss_and_grads(self, X, Y, sample_weight):
+        """Full-batch loss and gradients (coefs then intercepts), td_gain=0."""
+        n_eff = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        acts = base.forward(X, self.coefs_, self.intercepts_, self.activation)
+        P = base.OUTPUT_ACTIVATIONS[self.out_activation_](acts[-1])
+        loss = base.log_loss(Y, P, sample_weight, self.out_activation_)
+        loss += 0.5 * self.alpha * sum(np.vdot(c, c) for c in self.coefs_) / n_eff
+        grad_logits, _, _, _ = self._echo.gradients(acts[-2], Y, P, sample_weight)
+        coef_grads, intercept_grads, _ = base.backward(
+            acts, self.coefs_, grad_logits, self.activation, self.alpha, n_eff,
+            input_grad=False)
+        if self._mask is not None:  # masked weights have no gradient: stay zero
+            coef_grads[-1] = coef_grads[-1] * self._mask
+        return loss, coef_grads + intercept_grads
+
+    def _fit_stochastic(self, X, Y, sample_weight, incremental, rng):
+        X_val = Y_val = sw_val = None
+        if self.early_stopping and not incremental:
+            X, Y, sample_weight, X_val, Y_val, sw_val = self._validation_split(
+                X, Y, sample_weight, rng)
+            if X_val is not None and self.validation_scores_ is None:
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        n = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample "
+                              "size. It is going to be clipped")
+            batch_size = min(self.batch_size, n)
+        previous_n_iter = self.n_iter_
+        self.n_iter_ = 0  # epochs of this call, as MLPClassifier (1.9)
+        sizes = [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
+        if base.largest_product(batch_size, sizes) <= base.SINGLE_THREAD_WORK:
+            threads = AdaptiveBlasThreads.single()
+        else:
+            threads = AdaptiveBlasThreads()
+        with threads:
+            best = self._run_epochs(X, Y, sample_weight, X_val, Y_val, sw_val,
+                                    incremental, rng, batch_size, threads)
+        if self.n_iter_ == 0:  # diverged at once: the model is left as it was
+            self.n_iter_ = previous_n_iter
         if best is not None:
             self.coefs_, self.intercepts_ = best
             self._sync_split()
@@ -306,91 +531,174 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = None
         return self
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike,
-                    classes: ArrayLike | None = None) -> ITDSMLPClassifier:
-        """One epoch over ``(X, y)``.
+    def _run_epochs(self, X, Y, sample_weight, X_val, Y_val, sw_val, incremental,
+                    rng, batch_size, threads):
+        """Up to ``max_iter`` epochs (one for partial_fit); returns the best
+        weights under early stopping, else None."""
+        best = None
+        sample_idx = np.arange(X.shape[0])
+        for _ in range(self.max_iter):
+            if self.shuffle:  # reshuffles the previous order, as MLPClassifier does
+                sample_idx = shuffle(sample_idx, random_state=rng)
+            if not self._epoch(X, Y, sample_weight,
+                               sample_idx if self.shuffle else None, batch_size,
+                               threads):
+                break
+            if X_val is not None and self._score_validation(X_val, Y_val, sw_val):
+                best = ([c.copy() for c in self.coefs_],
+                        [b.copy() for b in self.intercepts_])
+            if self._stop_now(X_val is not None):
+                break
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn(f"Stochastic optimizer: maximum iterations "
+                              f"({self.max_iter}) reached and the optimization "
+                              f"hasn't converged yet.", ConvergenceWarning)
+        return best
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), default=None
-            All labels; required on the first call.
+    def _score_validation(self, X_val, Y_val, sw_val):
+        """Record the validation accuracy; True when it is the best so far."""
+        hit = np.all(self._predict_encoded(self._logits(X_val)) == (Y_val > 0.5),
+                     axis=1)
+        score = float(np.average(hit, weights=sw_val))
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            return True
+        return False
 
-        Returns
-        -------
-        self : ITDSMLPClassifier
-        """
-        first = not hasattr(self, "coefs_")
-        with unchanged_on_error(self):
-            classes = partial_fit_classes(self, classes)
-            hidden = self._check_params()
-            X, y = self._validate(X, y, reset=first)
-            classes, y_index = check_classes(self, y, classes)
-        if first:
-            self.classes_ = classes
-            self._initialize(X.shape[1], hidden)
-        self._epoch(X, np.eye(classes.size, dtype=X.dtype)[y_index], None)
-        return self
+    def _stop_now(self, validating):
+        """MLPClassifier's end-of-epoch rule: stopping, and the step schedule."""
+        if not validating:
+            if self.loss_ > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_)
+        self._optimizer.iteration_ends(self.t_)
+        self._sync_echo_rate()
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        what = "Validation score" if validating else "Training loss"
+        msg = (f"{what} did not improve more than tol={self.tol:f} for "
+               f"{self.n_iter_no_change} consecutive epochs.")
+        if self._optimizer.trigger_stopping(msg, self.verbose):
+            return True
+        self._sync_echo_rate()
+        self._no_improvement_count = 0
+        return False
 
-    def _initialize(self, n_features, hidden):
-        self._rng = check_random_state(self.random_state)
-        sizes = [n_features, *hidden, self.classes_.size]
-        self.coefs_, self.intercepts_ = base.glorot_init(sizes, self.activation,
-                                                         self._rng)
+    def _initialize(self, n_features, hidden, n_outputs, rng, dtype):
+        sizes = [n_features, *hidden, n_outputs]
+        coefs, intercepts = base.glorot_init(sizes, self.activation, rng)
+        # in the dtype of X (float32 or float64), as MLPClassifier
+        self.coefs_ = [c.astype(dtype, copy=False) for c in coefs]
+        self.intercepts_ = [b.astype(dtype, copy=False) for b in intercepts]
         self.n_layers_ = len(sizes)
-        self.n_outputs_ = self.classes_.size
-        self.out_activation_ = "softmax"
+        self.n_outputs_ = n_outputs
+        self.out_activation_ = "softmax" if self._y_type == "multiclass" else "logistic"
         self._echo = SoftmaxEcho(self.coefs_[-1], self.intercepts_[-1], self.td_gain,
-                                 self.td_timescale)
+                                 self.td_timescale, self.out_activation_)
         self._mask = make_sparsity_mask((sizes[-2] + 1, sizes[-1]),
-                                        self.readout_sparsity, self._rng)
+                                        self.readout_sparsity, rng)
         if self._mask is not None:
             self._mask = self._mask[:-1]  # output biases are never masked
             self.coefs_[-1] *= self._mask
         if self.feedback_split:
             W = self.coefs_[-1]
             self._split = [np.maximum(W, 0), np.maximum(-W, 0)]
-            params = self.coefs_[:-1] + self._split + self.intercepts_
-        else:
-            params = self.coefs_ + self.intercepts_
-        self._optimizer = make_optimizer(self, params, self.learning_rate_init)
-        self._echo_optimizer = make_optimizer(
-            self, [self._echo.coef, self._echo.intercept],
-            self._echo.learning_rate(self.learning_rate_init))
         self._history = TDHistory()
         self.loss_curve_ = []
         self.n_iter_ = 0
         self.t_ = 0
+        self._no_improvement_count = 0
+        self.best_loss_ = np.inf
+        self.validation_scores_ = self.best_validation_score_ = None
 
-    def _validation_split(self, X, Y, y_index):
+    def _params(self):
+        """The arrays the network's optimizer updates, in gradient order."""
+        if self.feedback_split:
+            return self.coefs_[:-1] + self._split + self.intercepts_
+        return self.coefs_ + self.intercepts_
+
+    def _make_optimizers(self):
+        net = self._params()
+        if self.solver == "adam":
+            # One Adam for the network and its echo, the echo's steps scaled by
+            # the echo's rate for a unit network rate (1 / td_timescale): the
+            # same elementwise arithmetic as two optimizers, one call fewer.
+            scales = [1.0] * len(net) + [self._echo.learning_rate(1.0)] * 2
+            self._optimizer = make_optimizer(self, net + self._echo_params(),
+                                             self.learning_rate_init, scales)
+            self._echo_optimizer = None
+        else:
+            self._optimizer = make_optimizer(self, net, self.learning_rate_init)
+            self._echo_optimizer = make_optimizer(
+                self, self._echo_params(),
+                self._echo.learning_rate(self.learning_rate_init))
+
+    def _echo_params(self):
+        return [self._echo.coef, self._echo.intercept]
+
+    def _sync_echo_rate(self):
+        """The echo's step follows the network's schedule, td_timescale times smaller."""
+        if self._echo_optimizer is not None:
+            self._echo_optimizer.learning_rate = self._echo.learning_rate(
+                self._optimizer.learning_rate)
+
+    def _validation_split(self, X, Y, sample_weight, rng):
         """Hold out ``validation_fraction``, stratified when possible."""
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
         if n_val < 1 or X.shape[0] - n_val < 1:
-            return X, Y, None, None
+            return X, Y, sample_weight, None, None, None
+        arrays = [X, Y] + ([] if sample_weight is None else [sample_weight])
+        strata = None if self._y_type == "multilabel-indicator" else Y.argmax(1)
+        if self._y_type == "binary":
+            strata = Y[:, 0]
         try:
-            parts = train_test_split(X, Y, test_size=n_val, stratify=y_index,
-                                     random_state=self._rng)
+            parts = train_test_split(*arrays, test_size=n_val, stratify=strata,
+                                     random_state=rng)
         except ValueError:
-            parts = train_test_split(X, Y, test_size=n_val, random_state=self._rng)
-        return parts[0], parts[2], parts[1], parts[3]
+            parts = train_test_split(*arrays, test_size=n_val, random_state=rng)
+        if sample_weight is None:
+            parts += [None, None]
+        return parts[0], parts[2], parts[4], parts[1], parts[3], parts[5]
 
-    def _epoch(self, X, Y, order):
-        """One pass over minibatches in ``order`` (None: as given).
+    def _epoch(self, X, Y, sample_weight, order, batch_size, threads):
+        """One pass over minibatches in ``order`` (None: as given), each step
+        on the BLAS thread count ``threads`` (an AdaptiveBlasThreads) picks.
 
         Returns False after a divergence.
         """
         n = X.shape[0]
-        bs = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
         saved = self._snapshot()
         total = 0.0
-        for batch in gen_batches(n, bs):
+        # Per-row errors of the epoch, reduced into the diagnostics once at
+        # the end (a dozen small numpy calls per minibatch fewer).
+        diag = (np.zeros(Y.shape), np.zeros(Y.shape), np.zeros(n))
+        for batch in gen_batches(n, batch_size):
             idx = batch if order is None else order[batch]
-            total += self._step(X[idx], Y[idx]) * (batch.stop - batch.start)
+            sw = None if sample_weight is None else sample_weight[idx]
+            with threads.step():
+                total += (self._step(X[idx], Y[idx], sw, diag, batch)
+                          * (batch.stop - batch.start))
+        e_sup, e_td, h_sq = diag
+        delta, _, _ = stabilized_error(e_sup, 0.0, e_td, self._echo.td_gain)
+        self._history.record(e_sup, e_td, self._optimizer.learning_rate * np.sqrt(
+            (h_sq + 1.0) * np.einsum("ij,ij->i", delta, delta)),
+            None if sample_weight is None else (
+                sample_weight if order is None else sample_weight[order]))
         if not (np.isfinite(total) and self._history.is_finite()
                 and all(np.isfinite(a).all() for a in self._state_arrays())):
             self._restore(saved)
-            warn_divergence(self, self.n_iter_, "Lower learning_rate_init or "
+            warn_divergence(self, len(self.loss_curve_), "Lower learning_rate_init or "
                             "td_gain, or scale the inputs (e.g. StandardScaler).")
             return False
         self.loss_ = total / n
@@ -404,19 +712,29 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                   f"{self._history.describe_last()}")
         return True
 
-    def _step(self, Xb, Yb):
-        """One minibatch update; returns the batch loss before the update."""
+    def _step(self, Xb, Yb, sw, diag, rows):
+        """One minibatch update; returns the batch loss before the update.
+
+        Stores the batch's ``e_sup``, ``e_td`` and squared hidden norms in
+        ``diag[k][rows]`` for the epoch's diagnostics.
+        """
         n = Xb.shape[0]
+        n_eff = n if sw is None else float(np.sum(sw))
+        if n_eff == 0:  # all weights zero: nothing to learn from this batch
+            return 0.0
         acts = base.forward(Xb, self.coefs_, self.intercepts_, self.activation)
-        P = softmax(acts[-1])  # the same operations as scipy's, without its overhead
-        loss = base.log_loss(Yb, P)
+        if self.out_activation_ == "softmax":
+            P = softmax(acts[-1])  # the same operations as scipy's, without its overhead
+        else:
+            P = expit(acts[-1])
+        loss = base.log_loss(Yb, P, sw, self.out_activation_)
         penalized = (self.coefs_[:-1] + self._split if self.feedback_split
                      else self.coefs_)
-        loss += 0.5 * self.alpha * sum(np.vdot(c, c) for c in penalized) / n
+        loss += 0.5 * self.alpha * sum(np.vdot(c, c) for c in penalized) / n_eff
         H = acts[-2]
-        grad_logits, echo_grads, e_sup, e_td = self._echo.gradients(H, Yb, P)
+        grad_logits, echo_grads, e_sup, e_td = self._echo.gradients(H, Yb, P, sw)
         coef_grads, intercept_grads, _ = base.backward(
-            acts, self.coefs_, grad_logits, self.activation, self.alpha, n,
+            acts, self.coefs_, grad_logits, self.activation, self.alpha, n_eff,
             input_grad=False)
         if self.feedback_split:
             # W = W_pos - W_neg: each part descends the loss of its own sign of
@@ -426,20 +744,22 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             neg_part, pos_part = split_error(grad_logits)  # = (delta-, delta+)/n
             W_pos, W_neg = self._split
             grads = (coef_grads[:-1]
-                     + [H.T @ -pos_part + (self.alpha / n) * W_pos,
-                        H.T @ -neg_part + (self.alpha / n) * W_neg]
+                     + [H.T @ -pos_part + (self.alpha / n_eff) * W_pos,
+                        H.T @ -neg_part + (self.alpha / n_eff) * W_neg]
                      + intercept_grads)
-            params = self.coefs_[:-1] + self._split + self.intercepts_
         else:
             grads = coef_grads + intercept_grads
-            params = self.coefs_ + self.intercepts_
-        self._optimizer.update(params, grads)
-        self._echo_optimizer.update([self._echo.coef, self._echo.intercept],
-                                    list(echo_grads))
+        if self._echo_optimizer is None:  # Adam: one update for both
+            self._optimizer.update(self._params() + self._echo_params(),
+                                   grads + list(echo_grads))
+        else:
+            self._optimizer.update(self._params(), grads)
+            self._echo_optimizer.update(self._echo_params(), list(echo_grads))
         if self.feedback_split or self._mask is not None:
             self._sync_split()
-        self._history.record(e_sup, e_td, output_step_norms(
-            H, np.linalg.norm(grad_logits, axis=1) * n, self.learning_rate_init))
+        diag[0][rows] = e_sup
+        diag[1][rows] = e_td
+        diag[2][rows] = np.einsum("ij,ij->i", H, H)
         return loss
 
     def _sync_split(self):
@@ -462,6 +782,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         """Learned arrays and optimizer moments: all must stay finite."""
         arrays = self._learned_arrays()
         for opt in (self._optimizer, self._echo_optimizer):
+            if opt is None:
+                continue
             for name in ("velocities", "ms", "vs"):
                 arrays = arrays + list(getattr(opt, name, []))
         return arrays
@@ -505,18 +827,43 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         return validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
                              dtype=(np.float64, np.float32))
 
+    def _predict_encoded(self, logits):
+        """Predictions as 0/1 columns in the encoding of :meth:`_encode`."""
+        P = base.output_probabilities(logits, self.out_activation_)
+        if self._y_type == "multiclass":
+            return np.eye(P.shape[1], dtype=bool)[np.argmax(P, axis=1)]
+        if self._y_type == "binary":
+            return P[:, 1:] > 0.5
+        return P > 0.5
+
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities (softmax of the output layer)."""
-        return base.output_probabilities(self._checked_logits(X))
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Softmax outputs for more than two classes; ``[1 - p, p]`` of the
+            single logistic unit for two; one logistic probability per label
+            for multilabel ``y``.
+        """
+        return base.output_probabilities(self._checked_logits(X), self.out_activation_)
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`."""
         return np.log(self.predict_proba(X))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted class labels."""
-        logits = self._checked_logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]
+        """Predicted class labels (an indicator matrix for multilabel ``y``)."""
+        encoded = self._predict_encoded(self._checked_logits(X))
+        if self._y_type == "multilabel-indicator":
+            return encoded.astype(int)
+        if self._y_type == "binary":
+            return self.classes_[encoded[:, 0].astype(int)]
+        return self.classes_[np.argmax(encoded, axis=1)]
 
     def input_gradient(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Gradient of each sample's cross-entropy loss with respect to its input.
@@ -536,9 +883,16 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         X = self._checked(X)
         if hasattr(X, "toarray"):
             X = X.toarray()
-        _, y_index = check_classes(self, np.asarray(y), self.classes_)
-        Y = np.eye(self.classes_.size)[y_index]
-        return base.input_gradient(X, Y, self.coefs_, self.intercepts_, self.activation)
+        Y = self._encode_known(y)
+        return base.input_gradient(X, Y, self.coefs_, self.intercepts_, self.activation,
+                                   self.out_activation_)
+
+    def _encode_known(self, y):
+        """Targets among the fitted classes, encoded for the output layer."""
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return self._encode(y, self.classes_, np.float64, fitted=True)[2]
 
     def td_step_norms(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Size of the output-layer step each sample would cause now, not applied.
@@ -576,16 +930,16 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         True
         """
         X = self._checked(X)
-        _, y_index = check_classes(self, np.asarray(y), self.classes_)
+        Y = self._encode_known(y)
         acts = base.forward(X, self.coefs_, self.intercepts_, self.activation)
         H = acts[-2]
         if hasattr(H, "toarray"):  # no hidden layer and sparse X
             H = H.toarray()
-        P = base.output_probabilities(acts[-1])
-        Y = np.eye(self.classes_.size)[y_index]
+        P = base.OUTPUT_ACTIVATIONS[self.out_activation_](acts[-1])
         return self._echo.step_norms(H, Y, P, self.learning_rate_init)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
         return tags

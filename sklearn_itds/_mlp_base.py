@@ -9,7 +9,8 @@ functions here also apply to a fitted ``MLPClassifier`` (its ``coefs_``,
 import numpy as np
 from scipy.special import expit, softmax
 
-__all__ = ["ACTIVATIONS", "backward", "forward", "glorot_init", "input_gradient",
+__all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "SINGLE_THREAD_WORK", "backward",
+           "largest_product", "forward", "glorot_init", "input_gradient",
            "log_loss"]
 
 
@@ -72,6 +73,8 @@ def backward(acts, coefs, grad_logits, activation, alpha, n_samples,
 
     ``grad_logits`` is already divided by ``n_samples``; the L2 term adds
     ``alpha * W / n_samples`` to each weight gradient, as in MLPClassifier.
+    With sample weights, ``grad_logits`` rows carry ``weight / total weight``
+    and ``n_samples`` is the total weight, again as in MLPClassifier.
     Returns ``(coef_grads, intercept_grads, grad_input)``; ``grad_input`` is
     None when ``input_grad=False`` (training does not need it, and it costs as
     much as a first-layer weight gradient).
@@ -90,10 +93,29 @@ def backward(acts, coefs, grad_logits, activation, alpha, n_samples,
     return coef_grads, intercept_grads, delta
 
 
-def log_loss(Y, P):
-    """Mean cross-entropy of one-hot ``Y`` under probabilities ``P``."""
+def log_loss(Y, P, sample_weight=None, out_activation="softmax"):
+    """Mean cross-entropy of targets ``Y`` under probabilities ``P``.
+
+    For a softmax output ``Y`` is one-hot; for logistic outputs (one unit per
+    binary problem or per label) ``Y`` holds 0/1 per unit and the loss is the
+    binary cross-entropy summed over units, as in MLPClassifier. With
+    ``sample_weight`` the mean over samples is weighted.
+    """
     eps = np.finfo(P.dtype).eps
-    return -np.sum(Y * np.log(np.clip(P, eps, 1 - eps))) / P.shape[0]
+    P = np.clip(P, eps, 1 - eps)
+    if out_activation == "logistic":
+        per_sample = -np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P), axis=1)
+    elif sample_weight is None:
+        return -np.sum(Y * np.log(P)) / P.shape[0]
+    else:
+        per_sample = -np.sum(Y * np.log(P), axis=1)
+    return float(np.average(per_sample, weights=sample_weight))
+
+
+OUTPUT_ACTIVATIONS = {
+    "softmax": lambda Z: softmax(Z, axis=1),
+    "logistic": expit,
+}
 
 
 def input_gradient(X, Y, coefs, intercepts, activation, out_activation="softmax"):
@@ -120,3 +142,20 @@ def input_gradient(X, Y, coefs, intercepts, activation, out_activation="softmax"
     # the gradient on the output pre-activation is P - Y.
     _, _, grad = backward(acts, coefs, P - Y, activation, 0.0, 1)
     return grad
+
+
+
+SINGLE_THREAD_WORK = 2**20
+"""Minibatch training whose largest product (``batch_size * fan_in *
+fan_out``) is at most this (about a million multiply-adds, e.g. load_digits
+with (100,) hidden units and batches of 64) runs on one BLAS thread without
+probing: ``benchmarks/bench_mlp.py`` on the shared 2-core machine gave fit
+ratios against MLPClassifier of 0.85-0.88 with one thread, and 1.1 to 2.2
+with two busy processes when the thread count was probed (each switch can cost
+a time slice there). Larger problems choose by timing
+(:class:`sklearn_itds._threads.AdaptiveBlasThreads`)."""
+
+
+def largest_product(batch_size, layer_sizes):
+    """``batch_size * fan_in * fan_out`` of the largest layer."""
+    return batch_size * max(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))

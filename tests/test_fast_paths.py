@@ -1,8 +1,8 @@
 """The optimised code paths equal the plain computations they replace.
 
 Each fast path (sparse batched recurrent product, backward pass without the
-input gradient, flat-moment Adam, single-thread BLAS context) is compared with
-a direct numpy computation written here.
+input gradient, flat-moment Adam, single-thread BLAS context, BLAS thread
+choice by timing) is compared with a direct numpy computation written here.
 """
 
 import numpy as np
@@ -11,7 +11,7 @@ import pytest
 from sklearn_itds import _mlp_base as base
 from sklearn_itds._optimizers import Adam
 from sklearn_itds._reservoir import Reservoir
-from sklearn_itds._threads import single_blas_thread
+from sklearn_itds._threads import AdaptiveBlasThreads, single_blas_thread
 
 
 @pytest.mark.parametrize("density", [0.1, 0.5])
@@ -94,6 +94,86 @@ def test_overlapping_single_blas_thread_uses_restore_the_setting():
     assert blas_threads() == before
 
 
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [info["num_threads"] for info in threadpool_info()
+            if info["user_api"] == "blas"]
+
+
+class _FakeClock:
+    """Stands in for the time module in _threads: steps take what a test says."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+@pytest.mark.parametrize("faster", ["one", "default"])
+def test_adaptive_blas_threads_keeps_the_faster_setting_and_restores(faster,
+                                                                     monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    from sklearn_itds import _threads
+
+    clock = _FakeClock()
+    monkeypatch.setattr(_threads, "time", clock)
+
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        if max(before, default=1) < 2:
+            pytest.skip("BLAS runs one thread here: nothing to choose")
+        seen = []
+        chooser = AdaptiveBlasThreads(probe=2, every=4)
+        with pytest.raises(RuntimeError):
+            with chooser:
+                for i in range(14):  # two probe-and-run cycles of 8 steps
+                    with chooser.step():
+                        one = all(n == 1 for n in _blas_threads())
+                        seen.append("one" if one else "default")
+                        # the slower setting takes 5 time units, the faster 1
+                        clock.now += 1.0 if seen[-1] == faster else 5.0
+                    if i == 13:
+                        raise RuntimeError  # an error inside the loop
+        # probes alternate, then the faster setting runs until the next probe
+        assert seen[:4] == ["one", "default", "one", "default"]
+        assert seen[4:8] == [faster] * 4
+        assert seen[8:12] == ["one", "default", "one", "default"]
+        assert seen[12:] == [faster] * 2
+        assert chooser.choice == faster
+        assert _blas_threads() == before  # restored, despite the error
+
+
+def test_adaptive_blas_threads_is_inert_when_limited_already():
+    chooser = AdaptiveBlasThreads(probe=1, every=1)
+    with single_blas_thread():
+        with chooser:
+            for _ in range(4):
+                with chooser.step():
+                    assert all(n == 1 for n in _blas_threads())
+    assert not chooser._active
+
+
+def test_mlp_fit_with_adaptive_threads_equals_one_thread_fit():
+    # Matrices large enough for OpenBLAS to use its threads when allowed.
+    from threadpoolctl import threadpool_limits
+
+    from sklearn_itds import ITDSMLPClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.standard_normal((600, 256)), rng.randint(4, size=600)
+    kw = dict(hidden_layer_sizes=(256,), batch_size=100, max_iter=3, random_state=0)
+    with threadpool_limits(2, user_api="blas"):
+        adaptive = ITDSMLPClassifier(**kw).fit(X, y)
+    with threadpool_limits(1, user_api="blas"):
+        single = ITDSMLPClassifier(**kw).fit(X, y)
+    for a, b in zip(adaptive.coefs_ + adaptive.intercepts_,
+                    single.coefs_ + single.intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("td_gain", [0.0, 1.0])
 def test_rls_updates_allocate_no_n_by_n_array(td_gain):
     # symv/syr/ger update P and the weights in place: a pass of RLS updates
@@ -124,3 +204,54 @@ def test_rls_updates_allocate_no_n_by_n_array(td_gain):
         P -= np.outer(Pr, Pr) / (1.0 + r @ Pr)
     np.testing.assert_allclose(np.tril(ro.P), np.tril(P), rtol=1e-8,
                                atol=1e-10 * np.abs(P).max())
+
+
+def test_adaptive_blas_threads_probes_less_while_the_choice_holds(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    from sklearn_itds import _threads
+
+    clock = _FakeClock()
+    monkeypatch.setattr(_threads, "time", clock)
+
+    with threadpool_limits(2, user_api="blas"):
+        if max(_blas_threads(), default=1) < 2:
+            pytest.skip("BLAS runs one thread here: nothing to choose")
+        seen = []
+        chooser = AdaptiveBlasThreads(probe=1, every=2, max_every=8)
+        with chooser:
+            for _ in range(40):
+                with chooser.step():
+                    one = all(n == 1 for n in _blas_threads())
+                    seen.append("one" if one else "default")
+                    clock.now += 1.0 if one else 5.0  # one thread is faster
+    # probes (one, default), then runs of 2, 4, 8, 8 steps on one thread:
+    # each probe that confirms the choice doubles the run, up to max_every
+    probe = ["one", "default"]
+    expected = []
+    for run in (2, 4, 8, 8, 8):
+        expected += probe + ["one"] * run
+    assert seen == expected[:40]
+
+
+def test_small_mlp_runs_on_one_thread_without_probing(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    from sklearn_itds import ITDSMLPClassifier
+    from sklearn_itds import _mlp_base as mlp_base
+
+    seen = []
+    real = mlp_base.forward
+
+    def spy(*args, **kwargs):
+        seen.append(max(_blas_threads(), default=1))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mlp_base, "forward", spy)
+    rng = np.random.RandomState(0)
+    X, y = rng.standard_normal((120, 8)), rng.randint(3, size=120)
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        ITDSMLPClassifier((10,), max_iter=2, batch_size=20).fit(X, y)
+        assert _blas_threads() == before
+    assert seen and set(seen) == {1}

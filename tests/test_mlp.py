@@ -68,6 +68,123 @@ def test_td_gain_zero_partial_fit_reproduces_mlpclassifier(digits300):
     _assert_same_weights(ours, ref)
 
 
+def _problem(kind, digits300):
+    X, y = digits300
+    if kind == "binary":
+        return X, np.where(y < 5, "low", "high")  # string labels, one logistic unit
+    if kind == "multilabel":
+        return X, np.column_stack([y < 5, y % 2 == 0, np.isin(y, [1, 4, 7])]).astype(int)
+    return X, y
+
+
+SCHEDULES = [
+    dict(solver="adam", learning_rate_init=0.01),
+    dict(solver="sgd", learning_rate="constant", learning_rate_init=0.2),
+    dict(solver="sgd", learning_rate="invscaling", power_t=0.3, learning_rate_init=0.5),
+    # tol and n_iter_no_change such that the step is divided by 5 within the run
+    dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.2, tol=0.2,
+         n_iter_no_change=1),
+]
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES,
+                         ids=["adam", "sgd-constant", "sgd-invscaling", "sgd-adaptive"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_td_gain_zero_equals_mlpclassifier_on_every_target_kind(digits300, kind,
+                                                                 schedule):
+    X, y = _problem(kind, digits300)
+    kw = dict(hidden_layer_sizes=(15,), max_iter=8, alpha=1e-3, batch_size=64,
+              random_state=3, **schedule)
+    ref = MLPClassifier(**kw).fit(X, y)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y)
+    assert ours.out_activation_ == ref.out_activation_
+    assert ours.n_outputs_ == ref.n_outputs_
+    np.testing.assert_array_equal(ours.classes_, ref.classes_)
+    assert ours.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-11)
+    _assert_same_weights(ours, ref, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    assert ref.loss_curve_[-1] < 0.9 * ref.loss_curve_[0]  # it learned
+    if schedule.get("learning_rate") in ("invscaling", "adaptive"):
+        # the schedule really changed the step, in both
+        assert ours._optimizer.learning_rate == pytest.approx(
+            ref._optimizer.learning_rate, rel=1e-12)
+        assert ref._optimizer.learning_rate < schedule["learning_rate_init"]
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_td_gain_zero_partial_fit_with_shuffle_equals_mlpclassifier(digits300, kind):
+    X, y = _problem(kind, digits300)
+    kw = dict(hidden_layer_sizes=(12,), learning_rate_init=0.01, batch_size=50,
+              random_state=2)  # shuffle=True: partial_fit shuffles its batch
+    ref, ours = MLPClassifier(**kw), ITDSMLPClassifier(td_gain=0.0, **kw)
+    # for multilabel y, MLPClassifier takes the label columns as classes
+    classes = np.arange(y.shape[1]) if kind == "multilabel" else np.unique(y)
+    for _ in range(3):
+        ref.partial_fit(X, y, classes=classes)
+        ours.partial_fit(X, y, classes=classes)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-11)
+    _assert_same_weights(ours, ref, rtol=1e-11, atol=1e-12)
+    assert ours.n_iter_ == ref.n_iter_ == 1
+
+
+def test_binary_uses_one_logistic_unit_and_its_echo(digits300):
+    X, y = _problem("binary", digits300)
+    m = ITDSMLPClassifier((7,), max_iter=3, random_state=0).fit(X, y)
+    assert m.out_activation_ == "logistic" and m.n_outputs_ == 1
+    assert m.coefs_[-1].shape == (7, 1) and m.echo_coef_.shape == (7, 1)
+    H = np.maximum(X @ m.coefs_[0] + m.intercepts_[0], 0)
+    p = 1 / (1 + np.exp(-(H @ m.coefs_[1] + m.intercepts_[1])))
+    np.testing.assert_allclose(m.predict_proba(X), np.hstack([1 - p, p]), rtol=1e-12)
+    np.testing.assert_array_equal(m.predict(X), m.classes_[(p[:, 0] > 0.5).astype(int)])
+
+
+def test_logistic_output_step_matches_hand_computation(digits300):
+    """One full-batch SGD step with iTDS on logistic outputs (multilabel)."""
+    X, y = _problem("multilabel", digits300)
+    X, y = X[:40], y[:40]
+    Y = y.astype(float)
+    lr, g, tau, alpha = 0.5, 2.0, 4.0, 1e-2
+    m = ITDSMLPClassifier((6,), activation="tanh", solver="sgd", momentum=0.0,
+                          learning_rate_init=lr, batch_size=40, alpha=alpha,
+                          td_gain=g, td_timescale=tau, random_state=0, shuffle=False)
+    for _ in range(3):
+        m.partial_fit(X, y, classes=[0, 1, 2])
+    W0, b0, W1, b1, We, be = (a.copy() for a in _state(m))
+    assert np.abs(W1 - We).max() > 1e-3
+    n = X.shape[0]
+    H = np.tanh(X @ W0 + b0)
+    P = 1 / (1 + np.exp(-(H @ W1 + b1)))
+    Pe = 1 / (1 + np.exp(-(H @ We + be)))
+    G = ((P - Y) + g * (P - Pe)) / n
+    D = (G @ W1.T) * (1 - H**2)
+    Ge = (Pe - P) / n
+    want = (W0 - lr * (X.T @ D + alpha * W0 / n), b0 - lr * D.sum(0),
+            W1 - lr * (H.T @ G + alpha * W1 / n), b1 - lr * G.sum(0),
+            We - lr / tau * H.T @ Ge, be - lr / tau * Ge.sum(0))
+    m.partial_fit(X, y)
+    for got, w in zip(_state(m), want):
+        np.testing.assert_allclose(got, w, rtol=1e-10, atol=1e-13)
+    loss = -np.mean(np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P), axis=1))
+    loss += 0.5 * alpha * (np.sum(W0**2) + np.sum(W1**2)) / n
+    assert m.loss_curve_[-1] == pytest.approx(loss, rel=1e-12)
+    assert m.predict(X).shape == Y.shape and set(np.unique(m.predict(X))) <= {0, 1}
+
+
+def test_target_kind_mismatch_is_rejected(digits300):
+    X, y = _problem("multilabel", digits300)
+    m = ITDSMLPClassifier((4,), max_iter=2, warm_start=True, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="multilabel"):
+        m.fit(X, y[:, 0])
+    with pytest.raises(ValueError, match="labels"):
+        m.fit(X, y[:, :2])
+    with pytest.raises(ValueError, match="multilabel indicator matrix"):
+        ITDSMLPClassifier((4,), max_iter=2).fit(X, np.column_stack([y[:, 0] * 3 + 2,
+                                                                   y[:, 1]]))
+
+
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_positive_td_gain_changes_the_updates(digits300, solver):
     X, y = digits300
@@ -266,7 +383,9 @@ def test_warm_start_adam_starts_from_previous_loss(digits300):
 def test_partial_fit_in_order_equals_one_unshuffled_epoch(digits300):
     X, y = digits300
     kw = dict(hidden_layer_sizes=(10,), batch_size=50, random_state=4)  # td_gain=2
-    pf = ITDSMLPClassifier(**kw)
+    # partial_fit shuffles when shuffle=True, as MLPClassifier's does (tested
+    # against it below); in the given order it is one unshuffled epoch.
+    pf = ITDSMLPClassifier(shuffle=False, **kw)
     for _ in range(2):
         pf.partial_fit(X, y, classes=np.unique(y))
     fit = ITDSMLPClassifier(max_iter=2, shuffle=False, n_iter_no_change=100,
@@ -404,3 +523,242 @@ def test_itds_helps_on_noisy_digits_and_costs_little_on_clean():
     assert gain.min() >= -0.005, gain
     clean = np.array([[_digits_accuracy(0.0, s, g) for g in (0.0, 2.0)] for s in seeds])
     assert clean[:, 1].mean() >= clean[:, 0].mean() - 0.015, clean
+
+
+# -- sample_weight ------------------------------------------------------------------------
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_td_gain_zero_with_sample_weight_equals_mlpclassifier(digits300, kind, solver):
+    X, y = _problem(kind, digits300)
+    w = np.random.RandomState(0).uniform(0.0, 3.0, X.shape[0])
+    kw = dict(hidden_layer_sizes=(10,), solver=solver, max_iter=5, batch_size=64,
+              learning_rate_init=0.01 if solver == "adam" else 0.1, random_state=5)
+    ref = MLPClassifier(**kw).fit(X, y, sample_weight=w)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-11)
+    _assert_same_weights(ours, ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X),
+                               rtol=1e-10, atol=1e-12)
+    # and the weights mattered
+    plain = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y)
+    assert np.abs(plain.coefs_[0] - ours.coefs_[0]).max() > 1e-4
+
+
+def _weighted_vs_repeated(X, y, w, method, **kw):
+    # batch_size="auto" holds every row here: full-batch updates on both sides
+    kw = dict(hidden_layer_sizes=(8,), shuffle=False, td_gain=2.0, td_timescale=5.0,
+              random_state=1, **kw)
+    weighted = ITDSMLPClassifier(**kw)
+    repeated = ITDSMLPClassifier(**kw)
+    Xr, yr = np.repeat(X, w, axis=0), np.repeat(y, w, axis=0)
+    assert Xr.shape[0] <= 200
+    if method == "fit":
+        weighted.fit(X, y, sample_weight=w)
+        repeated.fit(Xr, yr)
+    else:
+        for _ in range(4):
+            weighted.partial_fit(X, y, sample_weight=w, classes=np.unique(y))
+            repeated.partial_fit(Xr, yr, classes=np.unique(y))
+    return weighted, repeated
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_integer_weights_equal_repeated_rows_with_itds(digits300, solver, method):
+    X, y = digits300[0][:60], digits300[1][:60]
+    w = np.random.RandomState(2).randint(0, 4, 60)  # zeros too
+    weighted, repeated = _weighted_vs_repeated(X, y, w, method, solver=solver,
+                                               max_iter=6, learning_rate_init=0.05)
+    _assert_same_weights(weighted, repeated, rtol=1e-9, atol=1e-12)
+    # the echo learned with the same weights as the network
+    np.testing.assert_allclose(weighted.echo_coef_, repeated.echo_coef_,
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(weighted.echo_intercept_, repeated.echo_intercept_,
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-10)
+    # the diagnostics are weighted means too; n_updates counts rows
+    for key in ("e_sup", "e_td", "td_ratio", "cosine", "weight_change", "loss"):
+        np.testing.assert_allclose(weighted.td_history_[key][1:],
+                                   repeated.td_history_[key][1:], rtol=1e-8,
+                                   err_msg=key)
+    assert weighted.td_history_["n_updates"][-1] == 60
+    assert repeated.td_history_["n_updates"][-1] == w.sum()
+    # the top-down term was active
+    assert np.abs(weighted.coefs_[-1] - weighted.echo_coef_).max() > 1e-3
+
+
+def test_zero_weight_equals_dropping_the_row(digits300):
+    X, y = digits300[0][:80], digits300[1][:80]
+    w = np.ones(80)
+    w[::7] = 0.0
+    kw = dict(hidden_layer_sizes=(8,), max_iter=5, td_gain=1.5, td_timescale=4.0,
+              shuffle=False, learning_rate_init=0.05, random_state=0)
+    weighted = ITDSMLPClassifier(**kw).fit(X, y, sample_weight=w)
+    dropped = ITDSMLPClassifier(**kw).fit(X[w > 0], y[w > 0])
+    _assert_same_weights(weighted, dropped, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(weighted.echo_coef_, dropped.echo_coef_, rtol=1e-10,
+                               atol=1e-13)
+    np.testing.assert_allclose(weighted.loss_curve_, dropped.loss_curve_, rtol=1e-12)
+
+
+def test_bad_sample_weight_is_rejected(digits300):
+    X, y = digits300
+    m = ITDSMLPClassifier((4,), max_iter=2)
+    with pytest.raises(ValueError, match="sample_weight"):
+        m.fit(X, y, sample_weight=np.ones(5))
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        m.fit(X, y, sample_weight=-np.ones(X.shape[0]))
+    with pytest.raises(ValueError, match="non-zero"):
+        m.fit(X, y, sample_weight=np.zeros(X.shape[0]))
+    assert not hasattr(m, "coefs_")
+
+
+def test_sample_weight_is_routed_by_cross_validate_and_grid_search(digits300):
+    import sklearn
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+
+    X, y = digits300[0][:150], digits300[1][:150]
+    w = np.random.RandomState(4).uniform(0.1, 2.0, 150)
+    base = ITDSMLPClassifier((8,), max_iter=4, learning_rate_init=0.02, random_state=0)
+    cv = KFold(3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = clone(base).set_fit_request(sample_weight=True).set_score_request(
+            sample_weight=False)
+        res = cross_validate(est, X, y, cv=cv, params={"sample_weight": w},
+                             return_estimator=True)
+        for fitted, (train, _) in zip(res["estimator"], cv.split(X)):
+            by_hand = clone(base).fit(X[train], y[train], sample_weight=w[train])
+            _assert_same_weights(fitted, by_hand, rtol=0, atol=0)
+        unweighted = clone(base).fit(X[train], y[train])
+        assert np.abs(unweighted.coefs_[0] - by_hand.coefs_[0]).max() > 1e-4
+
+        grid = GridSearchCV(est, {"alpha": [1e-4, 1e-2]}, cv=cv)
+        grid.fit(X, y, sample_weight=w)
+        refit = clone(base).set_params(**grid.best_params_).fit(X, y, sample_weight=w)
+        _assert_same_weights(grid.best_estimator_, refit, rtol=0, atol=0)
+
+        # without the request, passing weights is an error, not silently ignored
+        with pytest.raises(ValueError, match="sample_weight"):
+            GridSearchCV(clone(base), {"alpha": [1e-4]}, cv=cv).fit(
+                X, y, sample_weight=w)
+
+
+def test_verbose_first_epoch_of_one_batch_prints_no_nan(digits300, capsys):
+    X, y = digits300[0][:100], digits300[1][:100]
+    ITDSMLPClassifier((5,), max_iter=2, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert "nan" not in lines[0].lower()
+    assert "e_td = 0.00000, cosine = undefined (e_td = 0" in lines[0]
+    assert re.search(r"cosine = [+-]\d\.\d{3}$", lines[1])
+
+
+# -- L-BFGS -------------------------------------------------------------------------------
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_lbfgs_with_td_gain_zero_equals_mlpclassifier(digits300, kind, weighted):
+    X, y = _problem(kind, digits300)
+    w = np.random.RandomState(1).uniform(0.2, 2.0, X.shape[0]) if weighted else None
+    kw = dict(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=30, alpha=1e-3,
+              random_state=0)
+    ref = MLPClassifier(**kw).fit(X, y, sample_weight=w)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y, sample_weight=w)
+    assert ours.n_iter_ == ref.n_iter_
+    assert ours.loss_ == pytest.approx(ref.loss_, rel=1e-10)
+    _assert_same_weights(ours, ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X),
+                               rtol=1e-8, atol=1e-10)
+    # one loss per L-BFGS iteration (MLPClassifier keeps no curve for lbfgs)
+    assert len(ours.loss_curve_) == ours.n_iter_
+    assert ours.loss_curve_[-1] == pytest.approx(ours.loss_, rel=1e-12)
+    # the echo sits at its full-batch fixed point, the readout itself
+    np.testing.assert_array_equal(ours.echo_coef_, ours.coefs_[-1])
+    assert not np.shares_memory(ours.echo_coef_, ours.coefs_[-1])
+
+
+def test_lbfgs_rejects_itds_and_has_no_partial_fit(digits300):
+    X, y = digits300
+    with pytest.raises(ValueError, match="td_gain=0"):
+        ITDSMLPClassifier(solver="lbfgs").fit(X, y)  # default td_gain=2
+    with pytest.raises(ValueError, match="feedback_split"):
+        ITDSMLPClassifier(solver="lbfgs", td_gain=0.0, feedback_split=True).fit(X, y)
+    m = ITDSMLPClassifier(solver="lbfgs", td_gain=0.0)
+    assert not hasattr(m, "partial_fit")
+    with pytest.raises(ValueError, match="max_fun"):
+        ITDSMLPClassifier(solver="lbfgs", td_gain=0.0, max_fun=0).fit(X, y)
+
+
+def test_lbfgs_max_fun_limits_the_evaluations(digits300):
+    X, y = digits300
+    kw = dict(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=500, max_fun=7,
+              random_state=0)
+    ref = MLPClassifier(**kw)
+    with pytest.warns(ConvergenceWarning):
+        ref.fit(X, y)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw)
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        ours.fit(X, y)
+    assert ours.n_iter_ == ref.n_iter_ <= 7 < 500
+    _assert_same_weights(ours, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_lbfgs_keeps_masked_readout_weights_at_zero(digits300):
+    X, y = digits300
+    m = ITDSMLPClassifier((12,), solver="lbfgs", td_gain=0.0, readout_sparsity=0.5,
+                          max_iter=40, random_state=0).fit(X, y)
+    assert np.all(m.coefs_[-1][~m._mask] == 0)
+    assert np.count_nonzero(m.coefs_[-1][m._mask]) == m._mask.sum()
+    assert m.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("kind", ["binary", "multilabel"])
+def test_input_gradient_and_step_norms_on_logistic_outputs(digits300, kind):
+    X, y = _problem(kind, digits300)
+    m = ITDSMLPClassifier((10,), activation="tanh", max_iter=10, random_state=0)
+    m.fit(X, y)
+    Xs, ys = X[:3], y[:3]
+
+    def loss(x, t):
+        p = m.predict_proba(x[None])[0]
+        if kind == "binary":
+            p, t = p[1:], np.array([float(t == m.classes_[1])])
+        return -np.sum(t * np.log(p) + (1 - t) * np.log(1 - p))
+
+    grad = m.input_gradient(Xs, ys)
+    h = 1e-6
+    for i in range(3):
+        for j in (0, 10, 30):
+            up, down = Xs[i].copy(), Xs[i].copy()
+            up[j] += h
+            down[j] -= h
+            fd = (loss(up, ys[i]) - loss(down, ys[i])) / (2 * h)
+            assert grad[i, j] == pytest.approx(fd, rel=1e-5, abs=1e-8)
+    norms = m.td_step_norms(Xs, ys)
+    assert norms.shape == (3,) and np.all(norms > 0)
+
+
+def test_early_stopping_with_sample_weight_scores_weighted_accuracy(digits300):
+    X, y = digits300
+    w = np.where(y < 5, 3.0, 0.5)
+    m = ITDSMLPClassifier((10,), early_stopping=True, max_iter=8, n_iter_no_change=100,
+                          learning_rate_init=0.02, random_state=0)
+    m.fit(X, y, sample_weight=w)
+    assert len(m.validation_scores_) == m.n_iter_ == 8
+    assert m.best_validation_score_ == max(m.validation_scores_)
+    # the scores are weighted means of 0/1 hits: not all multiples of 1/n_val
+    n_val = int(np.ceil(0.1 * X.shape[0]))
+    assert any(abs(s * n_val - round(s * n_val)) > 1e-9 for s in m.validation_scores_)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_float32_inputs_train_in_float32_as_mlpclassifier(digits300, solver):
+    X, y = digits300
+    X = X.astype(np.float32)
+    kw = dict(hidden_layer_sizes=(10,), solver=solver, max_iter=5, random_state=0)
+    ref = MLPClassifier(**kw).fit(X, y)
+    ours = ITDSMLPClassifier(td_gain=0.0, **kw).fit(X, y)
+    # float32 for the stochastic solvers; L-BFGS (scipy) returns float64 in both
+    want = np.float32 if solver == "adam" else np.float64
+    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
+        assert a.dtype == b.dtype == want
+    _assert_same_weights(ours, ref, rtol=1e-4, atol=1e-6)

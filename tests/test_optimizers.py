@@ -92,12 +92,37 @@ def test_sgd_without_momentum_is_plain_gradient_step():
 def test_make_optimizer_uses_the_estimator_settings():
     params = [np.zeros(2)]
     est = SimpleNamespace(solver="sgd", momentum=0.3, nesterovs_momentum=False,
-                          beta_1=0.5, beta_2=0.6, epsilon=1e-3)
+                          beta_1=0.5, beta_2=0.6, epsilon=1e-3,
+                          learning_rate="invscaling", power_t=0.25)
     sgd = make_optimizer(est, params, 0.2)
     assert isinstance(sgd, SGD)
     assert (sgd.learning_rate, sgd.momentum, sgd.nesterov) == (0.2, 0.3, False)
+    assert (sgd.lr_schedule, sgd.power_t) == ("invscaling", 0.25)
     est.solver = "adam"
     adam = make_optimizer(est, params, 0.2)
     assert isinstance(adam, Adam)
     assert (adam.learning_rate_init, adam.beta_1, adam.beta_2, adam.epsilon) == (
         0.2, 0.5, 0.6, 1e-3)
+
+
+def test_adam_scales_equal_separate_optimizers_with_scaled_rates():
+    # One Adam over [network, echo] with the echo's steps scaled by 1/tau equals
+    # one Adam per group, the echo's at learning_rate / tau (to rounding; the
+    # network's part bit for bit).
+    rng = np.random.RandomState(3)
+    net = [rng.standard_normal((4, 3)), rng.standard_normal(3)]
+    echo = [rng.standard_normal((4, 3)), rng.standard_normal(3)]
+    fused_params = [p.copy() for p in net + echo]
+    net_p, echo_p = [p.copy() for p in net], [p.copy() for p in echo]
+    fused = Adam(fused_params, 0.01, scales=[1, 1, 0.25, 0.25])
+    a, b = Adam(net_p, 0.01), Adam(echo_p, 0.01 * 0.25)
+    for _ in range(4):
+        grads = [rng.standard_normal(p.shape) for p in net + echo]
+        fused.update(fused_params, grads)
+        a.update(net_p, grads[:2])
+        b.update(echo_p, grads[2:])
+    for x, y in zip(fused_params[:2], net_p):
+        np.testing.assert_array_equal(x, y)
+    for x, y in zip(fused_params[2:], echo_p):
+        np.testing.assert_allclose(x, y, rtol=1e-14, atol=1e-15)
+    assert not np.allclose(fused_params[2], echo[0])  # the echo moved

@@ -166,15 +166,16 @@ def test_partial_fit_equals_itself_in_one_call(est):
     """Online learning: one partial_fit call equals feeding the same stream in two.
 
     Holds for the reservoir readouts (updated one step at a time) and for the
-    MLP when the split falls on a minibatch boundary. The reservoir estimators
-    learn their input/feature/target statistics in the first call, so both
-    runs share that first call and split what follows.
+    MLP when the split falls on a minibatch boundary and partial_fit keeps the
+    given order (with shuffle=True it shuffles each call, as MLPClassifier).
+    The reservoir estimators learn their input/feature/target statistics in the
+    first call, so both runs share that first call and split what follows.
     """
     y = _y(est)
     one, two = clone(est), clone(est)
     if isinstance(est, ITDSMLPClassifier):
-        one.set_params(batch_size=8)
-        two.set_params(batch_size=8)
+        one.set_params(batch_size=8, shuffle=False)
+        two.set_params(batch_size=8, shuffle=False)
     for model in (one, two):
         _partial_fit(model, X[:16], y[:16])
     _partial_fit(one, X[16:], y[16:])
