@@ -431,3 +431,33 @@ def test_modes_refit_cleanly_and_feedback_needs_sequential():
     assert not hasattr(model, "state_") and hasattr(model, "encoder_")
     with pytest.raises(ValueError, match="mode='sequential'"):
         ITDSReservoirRegressor(output_feedback=True).fit(X, Y)
+
+
+def test_samples_readout_contains_the_linear_model_of_the_input():
+    """With the input in the readout, one RLS pass is never worse than ridge on
+    the input alone in the training objective it minimizes.
+
+    The readout rows are ``[reservoir features, input, 1]``; setting the
+    reservoir weights to zero leaves ridge on ``[input, 1]``, so the exact
+    ridge solution on all columns has an objective at most that one's. On a
+    purely linear target (measured, 3 seeds) the test MSE is 1.15-1.5 times
+    Ridge's: the price of 100 extra features under the same penalty.
+    """
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, 5))
+    y = X @ rng.standard_normal(5) + 0.1 * rng.standard_normal(300)
+    model = ITDSReservoirRegressor(n_reservoir=100, rls_alpha=3.0, random_state=0).fit(X, y)
+    R = model.encoder_.transform(model._validate(X, y, reset=False)[0])
+    Y = standardize(y[:, None])
+    inputs = np.r_[np.arange(100, 105), 105]  # the input columns and the bias
+
+    def objective(W):
+        return np.sum((Y - R @ W) ** 2) + 3.0 * np.sum(W ** 2)
+
+    W_lin = np.zeros_like(model.readout_.W)
+    W_lin[inputs] = ridge(R[:, inputs[:-1]], Y, 3.0)  # ridge() appends the bias
+    np.testing.assert_allclose(model.readout_.W, ridge(R[:, :-1], Y, 3.0),
+                               rtol=1e-8, atol=1e-10)
+    assert objective(model.readout_.W) <= objective(W_lin)
+    # and the linear part alone is already a good model of the target
+    assert np.mean((R @ W_lin - Y) ** 2) < 0.05
