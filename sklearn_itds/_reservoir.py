@@ -130,6 +130,27 @@ class Reservoir:
             return np.tanh(pre)
         return (1.0 - a) * x + a * np.tanh(pre)
 
+    def run_steps(self, x, drive, out):
+        """States of consecutive steps from state ``x``: ``out[t]`` after ``drive[t]``.
+
+        The same operations as repeated :meth:`step` calls, written in place
+        into ``out`` (n_steps, N), which may be a view such as ``rows[:, :N]``.
+        Returns the last state (a copy).
+        """
+        a = self.leak_rate
+        W_T = self._sparse_W_T()
+        W = self.W if W_T is None else None
+        for t in range(drive.shape[0]):
+            pre = W_T @ x if W is None else x @ W
+            pre += drive[t]
+            np.tanh(pre, out=pre)
+            if a != 1.0:
+                pre *= a
+                pre += (1.0 - a) * x
+            out[t] = pre
+            x = pre
+        return np.array(x)
+
     def run_trials(self, U, n_steps, learn_steps, bias=False, drive_offset=None):
         """States of a batch of trials started from the zero state.
 

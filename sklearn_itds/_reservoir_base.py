@@ -342,9 +342,7 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
                 inputs = U[chunk].toarray() if sparse.issparse(U) else U[chunk]
                 rows[:, N:N + n_in] = inputs
             if batched:
-                for i in range(len(rows)):
-                    x = reservoir.step(x, drive[i])
-                    rows[i, :N] = x
+                x = reservoir.run_steps(x, drive, rows[:, :N])
                 if states is not None:
                     states[chunk] = rows
                 y_prev = _learn_rows(readout, rows, Y, Z, chunk, skip, every,
