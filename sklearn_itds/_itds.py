@@ -268,8 +268,7 @@ class ITDSReadout:
         self.mask = mask
         self.n_outputs = n_outputs
         self.mix = rule_matrix(n_outputs, td_gain, td_timescale).astype(dtype)
-        self._mix_unit = rule_matrix(1, td_gain, td_timescale)  # mix = kron(this, I_K)
-        self.block_size = RLS_BLOCK
+        self.block_size = RLS_BLOCK  # rows per exact block update (RLS); <= 1: per row
         self._target_scale = 1.0 / (1.0 + td_gain)  # exactly 1 when td_gain == 0
         self.coef_pair = np.zeros((n_inputs, 2 * n_outputs), dtype=dtype, order="F")
         if feedback_split:
@@ -317,7 +316,7 @@ class ITDSReadout:
         ZD = np.empty((n, self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
         gain_norms = np.empty(n)
         update = self._update
-        block = self.block_size if self._blockable() else 0
+        block = getattr(self, "block_size", RLS_BLOCK) if self._blockable() else 0
         # Tiny level-1/2 calls: threads only cost. An overflow is not reported
         # here but by diverged(), which the estimators turn into a warning.
         with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
@@ -410,7 +409,8 @@ class ITDSReadout:
         # err_i = (zd0_i + sum_j L_ij err_j) mix + t_i, with mix = kron(m, I_K):
         # for each output k the pairs (delta_ik, echo_ik) of all rows solve
         # (I - kron(L - I, m^T)) v = rhs, unit lower triangular (2b x 2b).
-        A = -np.kron(L_strict, self._mix_unit.T)
+        m_T = self.mix[::K, ::K].T  # mix = kron(m, I_K): its 2 x 2 m
+        A = (L_strict[:, None, :, None] * -m_T[None, :, None, :]).reshape(2 * b, 2 * b)
         A.flat[::2 * b + 1] = 1.0
         E = solve_triangular(A, rhs.reshape(2 * b, K), lower=True, unit_diagonal=True,
                              check_finite=False).reshape(b, 2 * K)
