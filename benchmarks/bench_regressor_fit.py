@@ -11,13 +11,16 @@ from ``P0 = I / rls_alpha`` is ridge regression), reservoirpy 0.4 with
 
 Each timed run builds and fits a fresh model; ours and the peer alternate
 (ours, peer, ours, peer, ...) so that load on the shared machine hits both
-alike; the ratio is per pair. The floor is the time of the bare BLAS pair
+alike; the ratio is per pair. With ``--per-row`` a third run per round
+fits ours with the per-row RLS updates (block size 0, the reference the
+block update is tested equal to), to show what the block update changed.
+The floor is the time of the bare BLAS pair
 of a per-row RLS update (``symv`` + ``syr`` on the same ``(N+1) x (N+1)``
 matrix, one thread) times the number of updates.
 
 Usage::
 
-    python benchmarks/bench_regressor_fit.py [--repeats 3] [--sizes 500 1000]
+    python benchmarks/bench_regressor_fit.py [--repeats 3] [--sizes 500 1000] [--per-row]
 """
 
 import argparse
@@ -28,6 +31,7 @@ from scipy.linalg import get_blas_funcs
 from threadpoolctl import threadpool_limits
 
 from _timing import alternate, report, spread
+import sklearn_itds._itds as itds
 from sklearn_itds import ITDSReservoirRegressor
 from sklearn_itds.datasets import load_task
 
@@ -46,7 +50,7 @@ def nrmse(y, z):
     return float(np.sqrt(np.mean((y.ravel() - z.ravel()) ** 2)) / np.std(y))
 
 
-def ours(n, seed=0, block=True):
+def ours(n, seed=0):
     model = ITDSReservoirRegressor(
         n_reservoir=n, mode="sequential", learning_rule="rls", td_gain=0.0,
         rls_alpha=ALPHA, spectral_radius=1.25, leak_rate=0.3, density=0.1,
@@ -76,14 +80,32 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 1000])
+    parser.add_argument("--per-row", action="store_true",
+                        help="also time ours with the per-row RLS updates")
     args = parser.parse_args(argv)
     X, Y, Xt, Yt = data()
     n_updates = N_TRAIN - WASHOUT
     summary = []
     for N in args.sizes:
-        t_ours, t_peer = alternate(lambda: ours(N).fit(X, Y.ravel()),
-                                   lambda: peer(N).fit(X, Y, warmup=WASHOUT),
+        t_rows = []
+
+        def run_peer():
+            peer(N).fit(X, Y, warmup=WASHOUT)
+            if args.per_row:  # same round, after the peer: ours, peer, ours per row
+                block, itds.RLS_BLOCK = itds.RLS_BLOCK, 0
+                t0 = time.perf_counter()
+                ours(N).fit(X, Y.ravel())
+                t_rows.append(time.perf_counter() - t0)
+                itds.RLS_BLOCK = block
+
+        t_ours, t_peer = alternate(lambda: ours(N).fit(X, Y.ravel()), run_peer,
                                    args.repeats)
+        if args.per_row:
+            t_rows = np.array(t_rows[1:])  # without the warm-up round
+            t_peer = t_peer - t_rows
+            print(f"ours with per-row RLS updates [s]: {spread(t_rows)}; "
+                  f"block / per-row median {np.median(t_ours / t_rows):.3f}; "
+                  f"per-row / reservoirpy Ridge median {np.median(t_rows / t_peer):.3f}")
         ratio = report(f"fit: ITDSReservoirRegressor (sequential, rls, td_gain=0) / "
                        f"reservoirpy Reservoir >> Ridge, N={N}, {N_TRAIN} steps",
                        t_ours, t_peer, 1.0)
