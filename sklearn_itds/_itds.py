@@ -59,7 +59,8 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 import numpy as np
-from scipy.linalg import get_blas_funcs, get_lapack_funcs, solve_triangular
+from scipy.linalg import get_lapack_funcs, solve_triangular
+from scipy.linalg import get_blas_funcs
 
 from ._threads import single_blas_thread
 
