@@ -227,6 +227,10 @@ class ITDSReadout:
     where ``mix`` is the ``2K x 2K`` matrix of :func:`rule_matrix`: the rule's
     equations written once as a linear map.
 
+    :meth:`partial_fit` with RLS (float64, no sign split, no mask) makes the
+    same updates ``block_size`` rows at a time (:meth:`_rls_block`, exact up
+    to rounding); ``block_size = 0`` gives the per-row reference.
+
     Parameters
     ----------
     n_inputs : int
