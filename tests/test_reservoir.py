@@ -176,3 +176,17 @@ def test_run_steps_equals_the_naive_loop_from_a_given_state(density, leak_rate):
     np.testing.assert_allclose(rows[:, :30], expected, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(rows[:, 30:], 7.0)
     np.testing.assert_array_equal(last, rows[-1, :30])
+
+
+def test_run_steps_without_the_raw_csr_kernel_gives_the_same_states(monkeypatch):
+    # run_steps calls scipy's CSR kernel directly when it can; the public
+    # ``csr @ x`` path (used if scipy moves the kernel) gives the same states.
+    res = _make(N=50, density=0.1, leak_rate=0.4)
+    rng = np.random.RandomState(2)
+    drive = res.drive(rng.uniform(-1, 1, (40, 3)))
+    fast = np.empty((40, 50))
+    res.run_steps(np.zeros(50), drive, fast)
+    monkeypatch.setattr(_reservoir, "_csr_matvec", None)
+    slow = np.empty((40, 50))
+    res.run_steps(np.zeros(50), drive, slow)
+    np.testing.assert_allclose(fast, slow, rtol=1e-13, atol=1e-15)
