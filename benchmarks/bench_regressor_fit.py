@@ -21,6 +21,7 @@ matrix, one thread) times the number of updates.
 Usage::
 
     python benchmarks/bench_regressor_fit.py [--repeats 3] [--sizes 500 1000] [--per-row]
+        [--block-size 64]
 """
 
 import argparse
@@ -80,9 +81,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 1000])
+    parser.add_argument("--block-size", type=int, default=None,
+                        help="rows per block RLS update (default: the package's)")
     parser.add_argument("--per-row", action="store_true",
                         help="also time ours with the per-row RLS updates")
     args = parser.parse_args(argv)
+    if args.block_size is not None:
+        itds.RLS_BLOCK = args.block_size
+    print(f"block RLS updates of {itds.RLS_BLOCK} rows")
     X, Y, Xt, Yt = data()
     n_updates = N_TRAIN - WASHOUT
     summary = []

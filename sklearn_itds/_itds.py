@@ -83,7 +83,7 @@ RUNAWAY_FACTOR = 1e3
 epoch counts as a runaway readout (see :meth:`ITDSReadout.diverged`)."""
 
 _WATCHED_ROWS = 32  # recent rows whose current outputs the runaway watch reads
-RLS_BLOCK = 128  # rows per exact block RLS update (see ITDSReadout._rls_block)
+RLS_BLOCK = 64  # rows per exact block RLS update (see ITDSReadout._rls_block)
 
 
 def stabilized_error(target, output, echo, td_gain, bounded=False):
