@@ -59,6 +59,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 import numpy as np
+from scipy.linalg import get_lapack_funcs, solve_triangular
 from scipy.linalg import get_blas_funcs
 from scipy.special import expit
 
@@ -83,6 +84,7 @@ RUNAWAY_FACTOR = 1e3
 epoch counts as a runaway readout (see :meth:`ITDSReadout.diverged`)."""
 
 _WATCHED_ROWS = 32  # recent rows whose current outputs the runaway watch reads
+RLS_BLOCK = 64  # rows per exact block RLS update (see ITDSReadout._rls_block)
 
 
 def stabilized_error(target, output, echo, td_gain, bounded=False):
@@ -257,6 +259,10 @@ class ITDSReadout:
     where ``mix`` is the ``2K x 2K`` matrix of :func:`rule_matrix`: the rule's
     equations written once as a linear map.
 
+    :meth:`partial_fit` with RLS (float64, no sign split, no mask) makes the
+    same updates ``block_size`` rows at a time (:meth:`_rls_block`, exact up
+    to rounding); ``block_size = 0`` gives the per-row reference.
+
     Parameters
     ----------
     n_inputs : int
@@ -299,6 +305,7 @@ class ITDSReadout:
         self.mask = mask
         self.n_outputs = n_outputs
         self.mix = rule_matrix(n_outputs, td_gain, td_timescale).astype(dtype)
+        self.block_size = RLS_BLOCK  # rows per exact block update (RLS); <= 1: per row
         self._target_scale = 1.0 / (1.0 + td_gain)  # exactly 1 when td_gain == 0
         self.coef_pair = np.zeros((n_inputs, 2 * n_outputs), dtype=dtype, order="F")
         if feedback_split:
@@ -346,13 +353,21 @@ class ITDSReadout:
         ZD = np.empty((n, self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
         gain_norms = np.empty(n)
         update = self._update
+        block = getattr(self, "block_size", RLS_BLOCK) if self._blockable() else 0
         # Tiny level-1/2 calls: threads only cost. An overflow is not reported
         # here but by diverged(), which the estimators turn into a warning.
         with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             if self.rule == "lms" and not self.feedback_split and self.mask is None:
                 self._lms_pass(R, Y, ZD, gain_norms)
             else:
-                for i in range(n):
+                start = 0
+                while block > 1 and n - start >= 2:
+                    stop = min(start + block, n)
+                    if not self._rls_block(R[start:stop], Y[start:stop],
+                                           ZD[start:stop], gain_norms[start:stop]):
+                        break  # not positive definite: the per-row updates decide
+                    start = stop
+                for i in range(start, n):
                     ZD[i], gain_norms[i] = update(R[i], Y[i])
             self._record(ZD, Y, gain_norms)
             self._watch(R[-_WATCHED_ROWS:], Y)
@@ -411,6 +426,60 @@ class ITDSReadout:
             if self.mask is not None:
                 self.coef_pair[:, :K] *= self.mask
         return zd, scale * np.sqrt(gain @ gain)
+
+    def _blockable(self):
+        """True when :meth:`_rls_block` applies: RLS, float64, no split, no mask."""
+        return (self.rule == "rls" and not self.feedback_split and self.mask is None
+                and self.coef_pair.dtype == np.float64)
+
+    def _rls_block(self, R, Y, ZD, gain_norms):
+        """The per-row RLS updates of the ``b`` rows of ``R``, done at once, exactly.
+
+        With ``P`` and ``C = [W | Wbar]`` at the block start, ``q_i = P_i r_i``
+        and ``denom_i = 1 + r_i^T P_i r_i`` (``P_i``: ``P`` after the rows
+        before ``i``) do not depend on the targets: they come from the LDL
+        factorization ``S = I + R P R^T = L D L^T`` (``D_ii = denom_i``,
+        ``L_ij = r_i^T q_j / denom_j``) as ``Q = P R^T L^{-T}``. The a-priori
+        outputs then follow from the earlier errors of the block,
+        ``[z_i, d_i] = r_i C + sum_{j<i} L_ij err_j``, and the rule's errors
+        are affine in them, ``err_i = [z_i, d_i] @ mix + [y_i / (1 + td_gain), 0]``
+        (:func:`rule_matrix`), so all errors solve one unit lower triangular
+        system. Then ``C += Q D^{-1} E`` and ``P -= Q D^{-1} Q^T`` (level-3
+        BLAS on the lower triangle of ``P``). The result equals ``b`` calls of
+        :meth:`_update` up to rounding.
+
+        Writes the a-priori ``[z, d]`` rows into ``ZD`` and ``scale |gain|``
+        into ``gain_norms``; returns False (changing nothing) when ``S`` is
+        not numerically positive definite.
+        """
+        K = self.n_outputs
+        b = R.shape[0]
+        lin = _block_blas(self.coef_pair.dtype)
+        RP = lin.symm(1.0, self.P, R, side=1, lower=1)  # R P, (b, n), F order
+        S = RP @ R.T
+        S.flat[::b + 1] += 1.0
+        Lc, info = lin.potrf(S, lower=1, clean=1, overwrite_a=1)  # S = Lc Lc^T
+        sd = np.diag(Lc).copy()  # sqrt(denom_i)
+        if info != 0 or not np.all(sd > 0):
+            return False
+        Qt = lin.trsm(1.0, Lc, RP, lower=1, overwrite_b=1)  # Lc^{-1} R P = (Q D^-1/2)^T
+        L_strict = np.tril(Lc, -1) / sd  # L - I
+        zd0 = R @ self.coef_pair
+        rhs = zd0 @ self.mix
+        rhs[:, :K] += Y * self._target_scale
+        # err_i = (zd0_i + sum_j L_ij err_j) mix + t_i, with mix = kron(m, I_K):
+        # for each output k the pairs (delta_ik, echo_ik) of all rows solve
+        # (I - kron(L - I, m^T)) v = rhs, unit lower triangular (2b x 2b).
+        m_T = self.mix[::K, ::K].T  # mix = kron(m, I_K): its 2 x 2 m
+        A = (L_strict[:, None, :, None] * -m_T[None, :, None, :]).reshape(2 * b, 2 * b)
+        A.flat[::2 * b + 1] = 1.0
+        E = solve_triangular(A, rhs.reshape(2 * b, K), lower=True, unit_diagonal=True,
+                             check_finite=False).reshape(b, 2 * K)
+        ZD[...] = zd0 + L_strict @ E
+        self.coef_pair += Qt.T @ (E / sd[:, None])
+        lin.syrk(-1.0, Qt, beta=1.0, c=self.P, trans=1, lower=1, overwrite_c=1)
+        gain_norms[...] = np.sqrt(np.einsum("ij,ij->i", Qt, Qt)) / sd
+        return True
 
     def _record(self, ZD, Y, gain_norms):
         K = self.n_outputs
@@ -544,6 +613,13 @@ def rule_matrix(n_outputs, td_gain, td_timescale):
     lam = td_gain / (1.0 + td_gain)
     return np.block([[-eye, inv_t * eye],
                      [lam * eye, -inv_t * eye]])
+
+
+@lru_cache(maxsize=None)
+def _block_blas(dtype):
+    symm, syrk, trsm = get_blas_funcs(("symm", "syrk", "trsm"), dtype=dtype)
+    potrf, = get_lapack_funcs(("potrf",), dtype=dtype)
+    return SimpleNamespace(symm=symm, syrk=syrk, trsm=trsm, potrf=potrf)
 
 
 @lru_cache(maxsize=None)

@@ -19,6 +19,11 @@ from sklearn.utils import check_random_state
 
 from ._threads import single_blas_thread
 
+try:  # the kernel behind ``csr @ vector``, without scipy's per-call checks
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+except ImportError:  # pragma: no cover - a scipy that moved it: use ``@``
+    _csr_matvec = None
+
 __all__ = ["Reservoir", "spawn_streams"]
 
 _DENSE_EIG_MAX = 600  # below this size a dense eigen-decomposition is cheap
@@ -129,6 +134,35 @@ class Reservoir:
         if a == 1.0:
             return np.tanh(pre)
         return (1.0 - a) * x + a * np.tanh(pre)
+
+    def run_steps(self, x, drive, out):
+        """States of consecutive steps from state ``x``: ``out[t]`` after ``drive[t]``.
+
+        The same operations as repeated :meth:`step` calls, written in place
+        into ``out`` (n_steps, N), which may be a view such as ``rows[:, :N]``.
+        Returns the last state (a copy).
+        """
+        a = self.leak_rate
+        W_T = self._sparse_W_T()
+        W = self.W if W_T is None else None
+        N = self.n_reservoir
+        raw = (_csr_matvec is not None and W_T is not None
+               and W_T.indices.dtype == np.int32 and drive.dtype == W_T.dtype)
+        for t in range(drive.shape[0]):
+            if raw:  # pre = drive[t] + W^T x, accumulated by scipy's own kernel
+                pre = drive[t].copy()
+                _csr_matvec(N, N, W_T.indptr, W_T.indices, W_T.data,
+                            np.asarray(x, dtype=W_T.dtype), pre)
+            else:
+                pre = W_T @ x if W is None else x @ W
+                pre += drive[t]
+            np.tanh(pre, out=pre)
+            if a != 1.0:
+                pre *= a
+                pre += (1.0 - a) * x
+            out[t] = pre
+            x = pre
+        return np.array(x)
 
     def run_trials(self, U, n_steps, learn_steps, bias=False, drive_offset=None):
         """States of a batch of trials started from the zero state.

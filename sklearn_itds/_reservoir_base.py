@@ -327,10 +327,14 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
     forced = learn and forced
     N = reservoir.n_reservoir
     W = readout.W
-    r = np.ones(W.shape[0], dtype=W.dtype)
     n_in = W.shape[0] - N - 1
     Z = np.empty((U.shape[0], W.shape[1]))
     y_prev = np.array(y_prev, dtype=W.dtype)
+    # Without the network's own output fed back, the states do not depend on
+    # the readout: a chunk's states are computed first and the readout learns
+    # from them as a block (ITDSReadout.partial_fit: the same updates, up to
+    # rounding). With own-output feedback each step waits for the last output.
+    batched = not (feedback and not forced)
     # One tiny BLAS call after another; an overflow is reported by the
     # readout's diverged(), which the estimator turns into a warning.
     with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
@@ -338,17 +342,22 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
             drive = reservoir.drive(U[chunk])
             if feedback and forced:
                 drive += np.vstack([y_prev, Y[chunk][:-1]]) @ reservoir.W_fb
-            inputs = None
+            rows = np.ones((chunk.stop - chunk.start, W.shape[0]), dtype=W.dtype)
             if input_to_readout:
                 inputs = U[chunk].toarray() if sparse.issparse(U) else U[chunk]
+                rows[:, N:N + n_in] = inputs
+            if batched:
+                x = reservoir.run_steps(x, drive, rows[:, :N])
+                if states is not None:
+                    states[chunk] = rows
+                y_prev = _learn_rows(readout, rows, Y, Z, chunk, skip, every,
+                                     forced, y_prev)
+                continue
+            r = rows[0]
             for i, t in enumerate(range(chunk.start, chunk.stop)):
-                step = drive[i]
-                if feedback and not forced:
-                    step = step + y_prev @ reservoir.W_fb
-                x = reservoir.step(x, step)
+                x = reservoir.step(x, drive[i] + y_prev @ reservoir.W_fb)
+                r = rows[i]
                 r[:N] = x
-                if inputs is not None:
-                    r[N:N + n_in] = inputs[i]
                 if states is not None:
                     states[t] = r
                 if learn and t >= skip and (t - skip) % every == 0:
@@ -356,6 +365,32 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
                 else:
                     z = r @ W
                 Z[t] = z
-                y_prev = Y[t] if forced else z
+                y_prev = z
             readout.flush()
     return Z, x, y_prev
+
+
+def _learn_rows(readout, rows, Y, Z, chunk, skip, every, forced, y_prev):
+    """Outputs (into ``Z[chunk]``) and learning for a chunk of precomputed rows.
+
+    Steps before ``skip`` read the weights as they are; with ``every == 1``
+    the rest learn as one :meth:`ITDSReadout.partial_fit` call, otherwise one
+    :meth:`ITDSReadout.update` at a time. Returns the value to feed back next.
+    """
+    t = np.arange(chunk.start, chunk.stop)
+    if Y is None:
+        Z[chunk] = rows @ readout.W
+        return Z[chunk.stop - 1].astype(y_prev.dtype)
+    first = int(np.searchsorted(t, skip))
+    Z[chunk.start:chunk.start + first] = rows[:first] @ readout.W
+    if first < len(t) and every == 1:
+        Z[chunk.start + first:chunk.stop] = readout.partial_fit(
+            rows[first:], Y[chunk.start + first:chunk.stop])
+    elif first < len(t):
+        for i in range(first, len(t)):
+            if (t[i] - skip) % every == 0:
+                Z[t[i]] = readout.update(rows[i], Y[t[i]])
+            else:
+                Z[t[i]] = rows[i] @ readout.W
+        readout.flush()
+    return (Y if forced else Z)[chunk.stop - 1].astype(y_prev.dtype)

@@ -581,3 +581,76 @@ def test_diverged_reports_finite_runaway_outputs():
     assert readout.diverged()
     readout.restore(snap)  # restoring also forgets the open epoch's watch
     assert not readout.diverged()
+
+
+# -- the exact block RLS update ---------------------------------------------------------
+
+
+def _per_row(readout):
+    readout.block_size = 0  # the reference: one _update per row
+    return readout
+
+
+@pytest.mark.parametrize("td_gain", [0.0, 0.7, 3.0])
+@pytest.mark.parametrize("K", [1, 3])
+def test_block_rls_equals_the_per_row_updates(td_gain, K):
+    # Several blocks and a remainder in one call, and a second call.
+    rng = np.random.RandomState(11)
+    n_in = 40
+    R, Y = _rows(rng, 333, n_in, K)
+    R *= 0.4
+    R[:, -1] = 1.0
+    block = _readout(n_in, K, "rls", td_gain)
+    block.block_size = 64
+    ref = _per_row(_readout(n_in, K, "rls", td_gain))
+    Z_block = np.vstack([block.partial_fit(R[:300], Y[:300]),
+                         block.partial_fit(R[300:], Y[300:])])
+    Z_ref = np.vstack([ref.partial_fit(R[:300], Y[:300]),
+                       ref.partial_fit(R[300:], Y[300:])])
+    np.testing.assert_allclose(Z_block, Z_ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(block.coef_pair, ref.coef_pair, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(np.tril(block.P), np.tril(ref.P), rtol=1e-8, atol=1e-12)
+    block.end_epoch()
+    ref.end_epoch()
+    for name in TDHistory.fields:  # the diagnostics, from the a-priori outputs
+        np.testing.assert_allclose(block.history.epochs[name],
+                                   ref.history.epochs[name], rtol=1e-8)
+    # ... and both are the method page's rule.
+    W, Wbar, P, Z_naive, D_naive, change = naive_itds(R, Y, "rls", td_gain)
+    np.testing.assert_allclose(Z_block, Z_naive, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(block.W_echo, Wbar, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(block.history.epochs["weight_change"][0],
+                               change.mean(), rtol=1e-8)
+
+
+def test_block_rls_is_used_only_where_it_is_exact():
+    # Sign split, a mask and float32 keep the per-row updates (the block form
+    # has no clipping or masking between rows): identical to block_size=0.
+    rng = np.random.RandomState(12)
+    n_in, K = 30, 2
+    R, Y = _rows(rng, 200, n_in, K)
+    mask = make_sparsity_mask((n_in, K), 0.3, np.random.RandomState(0))
+    for kw in (dict(feedback_split=True), dict(mask=mask), dict(dtype=np.float32)):
+        a = _readout(n_in, K, "rls", 1.0, **kw)
+        b = _per_row(_readout(n_in, K, "rls", 1.0, **kw))
+        dt = a.coef_pair.dtype
+        a.partial_fit(R.astype(dt), Y.astype(dt))
+        b.partial_fit(R.astype(dt), Y.astype(dt))
+        np.testing.assert_array_equal(a.coef_pair, b.coef_pair)
+        assert not a._blockable()
+    assert _readout(n_in, K, "rls", 1.0)._blockable()
+    assert not _readout(n_in, K, "lms", 1.0)._blockable()
+
+
+def test_block_rls_zero_gain_is_still_ridge_and_ignores_the_echo():
+    rng = np.random.RandomState(13)
+    n_in, K = 25, 2
+    R, Y = _rows(rng, 400, n_in, K)
+    a = _readout(n_in, K, "rls", 0.0, td_timescale=2.0)
+    b = _readout(n_in, K, "rls", 0.0, td_timescale=50.0)
+    b.W_echo[...] = rng.standard_normal((n_in, K)) * 10.0
+    a.partial_fit(R, Y)
+    b.partial_fit(R, Y)
+    np.testing.assert_array_equal(a.W, b.W)
+    ridge = np.linalg.solve(R.T @ R + ALPHA * np.eye(n_in), R.T @ Y)
+    np.testing.assert_allclose(a.W, ridge, rtol=1e-9, atol=1e-11)

@@ -161,16 +161,7 @@ def test_partial_fit_after_unpickling_equals_original(est, roundtrip):
     assert _outputs(copy) == _outputs(original)
 
 
-@pytest.mark.parametrize("est", ESTIMATORS)
-def test_partial_fit_equals_itself_in_one_call(est):
-    """Online learning: one partial_fit call equals feeding the same stream in two.
-
-    Holds for the reservoir readouts (updated one step at a time) and for the
-    MLP when the split falls on a minibatch boundary and partial_fit keeps the
-    given order (with shuffle=True it shuffles each call, as MLPClassifier).
-    The reservoir estimators learn their input/feature/target statistics in the
-    first call, so both runs share that first call and split what follows.
-    """
+def _one_and_two_calls(est):
     y = _y(est)
     one, two = clone(est), clone(est)
     if isinstance(est, ITDSMLPClassifier):
@@ -181,16 +172,42 @@ def test_partial_fit_equals_itself_in_one_call(est):
     _partial_fit(one, X[16:], y[16:])
     _partial_fit(two, X[16:32], y[16:32])
     _partial_fit(two, X[32:], y[32:])
+    return one, two
+
+
+@pytest.mark.parametrize("est", ESTIMATORS)
+def test_partial_fit_equals_itself_in_one_call(est, monkeypatch):
+    """Online learning: one partial_fit call equals feeding the same stream in two.
+
+    Holds for the reservoir readouts (updated one step at a time) and for the
+    MLP when the split falls on a minibatch boundary. The reservoir estimators
+    learn their input/feature/target statistics in the first call, so both
+    runs share that first call and split what follows. An RLS readout learns
+    a call's rows in exact blocks (``ITDSReadout._rls_block``), whose
+    boundaries follow the calls: equal to rounding then, and bit for bit with
+    the per-row updates (block size 0).
+    """
+    one, two = _one_and_two_calls(est)
     # Two calls are two epochs: compare weights and outputs, not the per-epoch
     # bookkeeping (the classifier's temperature_ is calibrated per call).
     if isinstance(est, ITDSMLPClassifier):
         for a, b in zip(one.coefs_ + one.intercepts_, two.coefs_ + two.intercepts_):
             np.testing.assert_array_equal(a, b)
         assert _outputs(one) == _outputs(two)
-    else:
-        np.testing.assert_array_equal(one.readout_.W, two.readout_.W)
-        np.testing.assert_array_equal(one.readout_.W_echo, two.readout_.W_echo)
-        np.testing.assert_array_equal(one.predict(X), two.predict(X))
+        return
+    if one.readout_._blockable():
+        for a, b in ((one.readout_.W, two.readout_.W),
+                     (one.readout_.W_echo, two.readout_.W_echo),
+                     (one.predict(X), two.predict(X))):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        import sklearn_itds._itds as itds
+
+        monkeypatch.setattr(itds, "RLS_BLOCK", 0)
+        one, two = _one_and_two_calls(est)
+        assert not one.readout_.block_size
+    np.testing.assert_array_equal(one.readout_.W, two.readout_.W)
+    np.testing.assert_array_equal(one.readout_.W_echo, two.readout_.W_echo)
+    np.testing.assert_array_equal(one.predict(X), two.predict(X))
 
 
 @pytest.mark.parametrize("est", ESTIMATORS)

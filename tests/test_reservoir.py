@@ -158,3 +158,35 @@ def test_pickling_drops_the_cache_and_still_works():
     np.testing.assert_allclose(clone.recurrent(x), before, rtol=1e-14)
     U = rng.standard_normal((3, 3))
     np.testing.assert_array_equal(clone.run_trials(U, 4, 2), res.run_trials(U, 4, 2))
+
+
+@pytest.mark.parametrize("density", [0.1, 0.5])
+@pytest.mark.parametrize("leak_rate", [0.3, 1.0])
+def test_run_steps_equals_the_naive_loop_from_a_given_state(density, leak_rate):
+    res = _make(N=30, density=density, leak_rate=leak_rate)
+    rng = np.random.RandomState(1)
+    U = rng.uniform(-1, 1, (25, 3))
+    x0 = rng.uniform(-0.5, 0.5, 30)
+    rows = np.full((25, 32), 7.0)  # the states go into a view, the rest is kept
+    last = res.run_steps(x0.copy(), res.drive(U), rows[:, :30])
+    a, x, expected = res.leak_rate, x0, []
+    for u in U:
+        x = (1 - a) * x + a * np.tanh(u @ res.W_in + x @ res.W + res.bias)
+        expected.append(x)
+    np.testing.assert_allclose(rows[:, :30], expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(rows[:, 30:], 7.0)
+    np.testing.assert_array_equal(last, rows[-1, :30])
+
+
+def test_run_steps_without_the_raw_csr_kernel_gives_the_same_states(monkeypatch):
+    # run_steps calls scipy's CSR kernel directly when it can; the public
+    # ``csr @ x`` path (used if scipy moves the kernel) gives the same states.
+    res = _make(N=50, density=0.1, leak_rate=0.4)
+    rng = np.random.RandomState(2)
+    drive = res.drive(rng.uniform(-1, 1, (40, 3)))
+    fast = np.empty((40, 50))
+    res.run_steps(np.zeros(50), drive, fast)
+    monkeypatch.setattr(_reservoir, "_csr_matvec", None)
+    slow = np.empty((40, 50))
+    res.run_steps(np.zeros(50), drive, slow)
+    np.testing.assert_allclose(fast, slow, rtol=1e-13, atol=1e-15)

@@ -83,6 +83,31 @@ def test_zero_gain_rls_is_ridge_on_independently_computed_states(washout):
         assert not np.allclose(model.readout_.W, ridge(S, Ys), rtol=1e-3)
 
 
+@pytest.mark.parametrize("td_gain", [0.0, 1.0])
+@pytest.mark.parametrize("extra", [{}, {"output_feedback": True, "teacher_forcing": True},
+                                   {"input_to_readout": True, "scale_inputs": True}])
+def test_sequential_block_updates_equal_the_per_step_updates(monkeypatch, td_gain,
+                                                             extra):
+    # The default learns a chunk of states as exact RLS blocks; with the block
+    # size 0 every step is one update (the reference). Same outputs, weights,
+    # P and diagnostics, for a series longer than one chunk of states.
+    import sklearn_itds._itds as itds
+
+    X, Y = _series(n=1500)
+    fast = _reg(washout=37, td_gain=td_gain, max_iter=2, **extra).fit(X, Y)
+    monkeypatch.setattr(itds, "RLS_BLOCK", 0)
+    ref = _reg(washout=37, td_gain=td_gain, max_iter=2, **extra).fit(X, Y)
+    assert ref.readout_.block_size == 0 and fast.readout_.block_size > 1
+    np.testing.assert_allclose(fast.readout_.coef_pair, ref.readout_.coef_pair,
+                               rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(np.tril(fast.readout_.P), np.tril(ref.readout_.P),
+                               rtol=1e-8, atol=1e-12)
+    for name, values in ref.td_history_.items():
+        np.testing.assert_allclose(fast.td_history_[name], values, rtol=1e-8)
+    np.testing.assert_allclose(fast.predict(X[:50]), ref.predict(X[:50]),
+                               rtol=1e-8, atol=1e-10)
+
+
 def test_one_output_and_the_1d_target():
     X, Y = _series()
     model = _reg(washout=10).fit(X, Y[:, 0])
