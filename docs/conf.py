@@ -64,6 +64,9 @@ html_theme_options = {
     "show_toc_level": 2,
     # every top-level page in the navbar, none hidden under "More"
     "header_links_before_dropdown": 12,
+    "navbar_align": "left",
+    # the search as an icon, so that links, search and theme switch share one row
+    "navbar_persistent": ["search-button"],
 }
 # Top-level pages have no sub-pages: no (empty) left sidebar that squeezes the text.
 html_sidebars = {page: [] for page in (
