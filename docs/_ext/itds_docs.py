@@ -25,6 +25,7 @@ Three small pieces that keep the build offline and strict:
 import argparse
 import importlib
 import inspect
+import re
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
@@ -153,12 +154,27 @@ def _action_rows(parser):
     return rows
 
 
+_CODE = re.compile(r"(--[a-z][\w-]*|pip install \"[^\"]+\"|'[^']+'|\b\w+=\S+?(?=[,;)]|$))")
+
+
+def _help_paragraph(text):
+    """A paragraph of help text, option names and commands as inline code
+    (also keeps smart quotes from turning ``--task`` into an en dash)."""
+    para = nodes.paragraph()
+    for i, piece in enumerate(_CODE.split(text)):
+        if i % 2:
+            para += nodes.literal(text=piece.strip("'"))
+        elif piece:
+            para += nodes.Text(piece)
+    return para
+
+
 def _parser_section(parser, document, title):
     section = nodes.section(ids=[nodes.make_id(f"cli-{title}")])
     section += nodes.title(text=title)
     section += nodes.literal_block(text=parser.format_usage().strip())
     if parser.description:
-        section += nodes.paragraph(text=parser.description)
+        section += _help_paragraph(parser.description)
     rows = _action_rows(parser)
     if rows:
         dl = nodes.definition_list()
@@ -166,7 +182,7 @@ def _parser_section(parser, document, title):
             item = nodes.definition_list_item()
             item += nodes.term("", "", nodes.literal(text=term))
             definition = nodes.definition()
-            definition += nodes.paragraph(text=help_text)
+            definition += _help_paragraph(help_text)
             item += definition
             dl += item
         section += dl
