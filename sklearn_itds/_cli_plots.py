@@ -6,7 +6,7 @@ Agg canvas, so no global pyplot state or display is involved.
 
 import numpy as np
 
-__all__ = ["plot_bars", "plot_curves", "plot_levels"]
+__all__ = ["plot_bars", "plot_curves", "plot_curves_grid", "plot_levels"]
 
 
 def _figure(width=7.0, height=4.5):
@@ -40,10 +40,7 @@ def plot_bars(records, path, title):
     fig.savefig(path, dpi=120)
 
 
-def plot_curves(records, path, title, threshold):
-    """Learning curves (mean over seeds, shaded +- std) of one task."""
-    fig = _figure()
-    ax = fig.add_subplot()
+def _draw_curves(ax, records, title, threshold, fontsize=8):
     metric, unit = records[0]["metric"], records[0]["unit"]
     for name in _names(records):
         mine = [r for r in records if r["estimator"] == name]
@@ -59,11 +56,36 @@ def plot_curves(records, path, title, threshold):
     ax.axhline(threshold, color="k", lw=0.8, ls=":", label="speed threshold")
     if metric == "NRMSE":
         ax.set_yscale("log")
-    ax.set_xlabel(f"training {unit}s")
-    ax.set_ylabel(f"held-out {metric}")
-    ax.set_title(f"{title}: mean +- std over {len(mine)} seed(s)")
-    ax.legend(fontsize=8)
+    ax.set_xlabel(f"training {unit}s", fontsize=fontsize)
+    ax.set_ylabel(f"held-out {metric}", fontsize=fontsize)
+    ax.set_title(f"{title}: mean +- std over {len(mine)} seed(s)", fontsize=fontsize + 1)
+    ax.tick_params(labelsize=fontsize)
+    ax.legend(fontsize=fontsize - 1)
+
+
+def plot_curves(records, path, title, threshold):
+    """Learning curves (mean over seeds, shaded +- std) of one task."""
+    fig = _figure()
+    _draw_curves(fig.add_subplot(), records, title, threshold)
     fig.savefig(path, dpi=120)
+
+
+def plot_curves_grid(panels, path):
+    """Learning curves of one or several tasks in one figure, a panel per task.
+
+    ``panels`` is a list of ``(task name, records, threshold)``; one panel is
+    the figure of :func:`plot_curves`.
+    """
+    if len(panels) == 1:
+        name, records, threshold = panels[0]
+        return plot_curves(records, path, name, threshold)
+    n_cols = 4
+    n_rows = -(-len(panels) // n_cols)
+    fig = _figure(4.2 * n_cols, 3.4 * n_rows)
+    for i, (name, records, threshold) in enumerate(panels):
+        _draw_curves(fig.add_subplot(n_rows, n_cols, i + 1), records, name, threshold,
+                     fontsize=6)
+    fig.savefig(path, dpi=100)
 
 
 def plot_levels(records, path, title):

@@ -226,7 +226,8 @@ def _series_unit(task_name, name, model, seed, options):
             "checkpoints": ks, "unit": "step", "fit_time": time.perf_counter() - start}
 
 
-def run_task(task_name, seeds=3, quick=False, n_jobs=1, noise=0.0, **options):
+def run_task(task_name, seeds=3, quick=False, n_jobs=1, noise=0.0, progress=None,
+             **options):
     """Compare the models of one task over ``seeds`` seeds; tidy records.
 
     Each record has ``task``, ``estimator``, ``seed``, ``metric`` ("accuracy"
@@ -234,6 +235,7 @@ def run_task(task_name, seeds=3, quick=False, n_jobs=1, noise=0.0, **options):
     ``checkpoints`` (epochs or training steps), ``unit`` and ``fit_time``
     (seconds, training and checkpoint scoring together). ``noise`` replaces
     that fraction of the training labels of classification tasks.
+    ``progress``, if given, is called with each record as it arrives.
     ``options`` are size options of :func:`~sklearn_itds.datasets.load_task`.
     """
     task = load_task(task_name, random_state=0, **options)
@@ -245,7 +247,13 @@ def run_task(task_name, seeds=3, quick=False, n_jobs=1, noise=0.0, **options):
     else:
         jobs = (delayed(_series_unit)(task_name, name, model, seed, options)
                 for seed in range(seeds) for name, model in models.items())
-    return Parallel(n_jobs=n_jobs)(jobs)
+    if progress is None:
+        return Parallel(n_jobs=n_jobs)(jobs)
+    records = []
+    for record in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+        progress(record)
+        records.append(record)
+    return records
 
 
 def _speed(records, threshold, higher_is_better):

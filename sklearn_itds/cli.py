@@ -14,11 +14,13 @@ Options extend it:
 - ``--perturbation noise|rotation|counter|fgsm`` scores the models against a
   grid of perturbation levels with
   :func:`sklearn_itds.robustness.robustness_curve`;
-- ``--plot FILE`` writes a figure (needs the ``plot`` extra, matplotlib);
+- ``--plot FILE`` writes one figure to ``FILE`` (needs the ``plot`` extra,
+  matplotlib); with ``--task all`` it has one panel per task;
 - ``--scheduler ADDRESS`` runs the fits on a dask.distributed cluster.
 """
 
 import argparse
+import sys
 import time
 import warnings
 
@@ -32,10 +34,48 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import ITDSMLPClassifier, ITDSReservoirClassifier
+from . import ITDSMLPClassifier, ITDSReservoirClassifier, __version__
 from .robustness import corrupt_labels
 
 __all__ = ["main"]
+
+DESCRIPTION = (
+    "Compare scikit-learn estimators that learn with intrinsic Top-Down "
+    "Stabilization (iTDS) against their td_gain=0 ablations and standard "
+    "scikit-learn peers. Run 'sklearn-itds compare' for the main comparison "
+    "(load_digits with noisy training labels), 'sklearn-itds compare -h' for "
+    "its options.")
+
+
+def progress_printer(total, stream=None):
+    """A callback ``report(record)`` that prints one progress line per fit.
+
+    Each line says which model, which seed, its score and fit time, with a
+    running count ``[i/total]``; it goes to ``stream`` (default stderr) so that
+    the table on stdout stays clean.
+    """
+    count = [0]
+
+    def report(record):
+        count[0] += 1
+        task = f"{record['task']}: " if "task" in record else ""
+        print(f"[{count[0]:>{len(str(total))}}/{total}] {task}{record['estimator']}, "
+              f"seed {record['seed']}: score {record['score']:.3f} "
+              f"({record['fit_time']:.1f} s)", file=stream or sys.stderr, flush=True)
+
+    return report
+
+
+def run_parallel(jobs, n_jobs, progress=None):
+    """``joblib.Parallel`` over ``jobs``, calling ``progress(record)`` as each
+    result arrives (in order); returns the list of records."""
+    if progress is None:
+        return Parallel(n_jobs=n_jobs)(jobs)
+    records = []
+    for record in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+        progress(record)
+        records.append(record)
+    return records
 
 
 def default_models(quick=False):
@@ -73,12 +113,16 @@ def _fit_score(name, model, seed, noise):
             "fit_time": elapsed}
 
 
-def compare(seeds=3, noise=0.3, n_jobs=1, quick=False):
-    """Run the default comparison and return tidy records (list of dicts)."""
+def compare(seeds=3, noise=0.3, n_jobs=1, quick=False, progress=None):
+    """Run the default comparison and return tidy records (list of dicts).
+
+    ``progress``, if given, is called with each record as it arrives (see
+    :func:`progress_printer`).
+    """
     models = default_models(quick)
     tasks = [(name, model, seed, noise) for seed in range(seeds)
              for name, model in models.items()]
-    return Parallel(n_jobs=n_jobs)(delayed(_fit_score)(*task) for task in tasks)
+    return run_parallel((delayed(_fit_score)(*task) for task in tasks), n_jobs, progress)
 
 
 def format_table(records, title):
@@ -175,8 +219,10 @@ def run_perturbation(task_name, perturbation, seeds, n_jobs, quick):
 def _parser():
     from .datasets import list_tasks
 
-    parser = argparse.ArgumentParser(prog="sklearn-itds", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="sklearn-itds", description=DESCRIPTION)
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{compare}")
     cmp = sub.add_parser(
         "compare", help="iTDS vs ablations vs scikit-learn (default: digits, noisy labels)",
         description="Without --task or --perturbation: load_digits with --noise of the "
@@ -196,8 +242,13 @@ def _parser():
                           "--scheduler)")
     cmp.add_argument("--quick", action="store_true", help="smaller models, fewer epochs")
     cmp.add_argument("--plot", metavar="FILE",
-                     help="write a figure (PNG, PDF, SVG; needs matplotlib: "
-                          'pip install "sklearn-itds[plot]")')
+                     help="write the figure of the run to FILE (PNG, PDF, SVG): bars for "
+                          "the default comparison, learning curves for --task (one panel "
+                          "per task with --task all), score against level for "
+                          "--perturbation; needs matplotlib: "
+                          'pip install "sklearn-itds[plot]"')
+    cmp.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="do not print a progress line per fit (on stderr)")
     cmp.add_argument("--scheduler", metavar="ADDRESS",
                      help="dask.distributed scheduler to run the fits on (workers need "
                           "sklearn-itds installed)")
@@ -232,21 +283,17 @@ def _check_args(parser, args):
         parser.error(f"--noise applies to classification tasks; {args.task!r} is not one")
 
 
-def _plot_file(path, task, several):
-    if not several:
-        return path
-    from pathlib import Path
-    p = Path(path)
-    return str(p.with_name(f"{p.stem}_{task}{p.suffix or '.png'}"))
-
-
 def _run(args, n_jobs):
     from . import _cli_plots
-    from ._compare_tasks import run_task, summarize
-    from .datasets import list_tasks
+    from ._compare_tasks import run_task, summarize, task_models
+    from .datasets import list_tasks, load_task
 
     if args.perturbation:
         task = args.task or "digits"
+        if args.progress:
+            print(f"scoring the models of {task} under {args.perturbation} at "
+                  f"{len(perturbation_levels(args.perturbation, args.quick))} levels, "
+                  f"{args.seeds} seed(s)...", file=sys.stderr, flush=True)
         records = run_perturbation(task, args.perturbation, args.seeds, n_jobs,
                                    args.quick)
         print(format_curve_table(
@@ -260,22 +307,30 @@ def _run(args, n_jobs):
         return
     if args.task:
         tasks = list_tasks() if args.task == "all" else [args.task]
+        panels = []
         for name in tasks:
             start = time.perf_counter()
-            records = run_task(name, args.seeds, args.quick, n_jobs, args.noise or 0.0)
+            progress = None
+            if args.progress:
+                n_models = len(task_models(load_task(name, random_state=0), args.quick)[1])
+                progress = progress_printer(n_models * args.seeds)
+            records = run_task(name, args.seeds, args.quick, n_jobs, args.noise or 0.0,
+                               progress=progress)
             rows, threshold = summarize(records)
             noise = f", {args.noise:.0%} of training labels replaced" if args.noise else ""
             print(format_task_table(
                 records, threshold, rows,
                 f"task {name}: held-out {records[0]['metric']}{noise}, over "
                 f"{args.seeds} seed(s) ({time.perf_counter() - start:.0f} s)"))
-            print()
-            if args.plot:
-                _cli_plots.plot_curves(records, _plot_file(args.plot, name, len(tasks) > 1),
-                                       f"{name}", threshold)
+            print(flush=True)
+            panels.append((name, records, threshold))
+        if args.plot:
+            _cli_plots.plot_curves_grid(panels, args.plot)
         return
     noise = 0.3 if args.noise is None else args.noise
-    records = compare(args.seeds, noise, n_jobs, args.quick)
+    progress = (progress_printer(len(default_models(args.quick)) * args.seeds)
+                if args.progress else None)
+    records = compare(args.seeds, noise, n_jobs, args.quick, progress=progress)
     title = (f"load_digits, {noise:.0%} of training labels replaced by a wrong "
              f"class; clean test accuracy over {args.seeds} seed(s)")
     print(format_table(records, title))
@@ -286,10 +341,12 @@ def _run(args, n_jobs):
 def main(argv=None):
     """Entry point of the ``sklearn-itds`` console script."""
     import contextlib
-    import sys
 
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # no sub-command: say what there is
+        parser.print_help()
+        return 0
     _check_args(parser, args)
     if args.plot:
         try:
@@ -324,6 +381,5 @@ def main(argv=None):
         if client is not None:
             client.close()
     if args.plot:
-        print(f"figure written to {args.plot}" if not args.task == "all" else
-              f"figures written next to {args.plot}")
+        print(f"figure written to {args.plot}")
     return 0

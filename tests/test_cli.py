@@ -27,10 +27,10 @@ def quick_table():
     import contextlib
     import io
 
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
+    buf, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
         code = cli.main(["compare", "--quick", "--seeds", "1"])
-    return code, buf.getvalue()
+    return code, buf.getvalue(), err.getvalue()
 
 
 def _rows(text):
@@ -43,7 +43,7 @@ def _rows(text):
 
 
 def test_compare_quick_prints_a_row_per_estimator(quick_table):
-    code, out = quick_table
+    code, out, _ = quick_table
     assert code == 0
     assert "30% of training labels" in out and "1 seed" in out
     rows = _rows(out)
@@ -93,7 +93,6 @@ def test_format_table_mean_and_std():
     (["compare", "--noise", "2"], "--noise"),
     (["compare", "--noise", "-0.1"], "--noise"),
     (["compare", "--seeds", "two"], "--seeds"),
-    ([], "command"),
     (["fly"], "invalid choice"),
 ])
 def test_bad_arguments_are_argparse_errors(argv, message, capsys):
@@ -102,6 +101,31 @@ def test_bad_arguments_are_argparse_errors(argv, message, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "usage: sklearn-itds" in err
+
+
+def test_no_arguments_prints_the_help(capsys):
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: sklearn-itds") and "compare" in out
+    assert "``" not in out  # plain text, no reST markup
+
+
+def test_version(capsys):
+    import sklearn_itds
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sklearn-itds {sklearn_itds.__version__}"
+
+
+def test_compare_prints_progress_per_model_and_seed(quick_table):
+    _, out, err = quick_table
+    rows = _rows(out)
+    lines = err.splitlines()
+    assert len(lines) == len(rows) == 7  # one line per fit, as it finishes
+    for i, (line, (name, (mean, _, _))) in enumerate(zip(lines, rows.items())):
+        assert line.startswith(f"[{i + 1}/7] {name}, seed 0: score {mean:.3f} (")
 
 
 def test_python_dash_m_runs_the_cli():

@@ -208,3 +208,30 @@ def test_scheduler_runs_on_a_dask_cluster(xor_records):
     assert code == 0
     for r in xor_records:  # same numbers as the local run
         assert re.search(rf"^{re.escape(r['estimator'])}\s+{r['score']:.4f} ", out, re.M)
+
+
+def test_task_prints_one_progress_line_per_fit_on_stderr():
+    code, out, err = _main(["compare", "--task", "xor", "--quick", "--seeds", "2"])
+    assert code == 0
+    lines = err.splitlines()
+    n_models = len(task_models(load_task("xor", random_state=0), quick=True)[1])
+    assert len(lines) == 2 * n_models
+    assert lines[0].startswith(f"[1/{2 * n_models}] xor: ")
+    assert any(", seed 1: score " in line for line in lines)
+    assert "[" not in out.splitlines()[0]  # the table on stdout stays clean
+    _, _, quiet = _main(["compare", "--task", "xor", "--quick", "--seeds", "1",
+                         "--no-progress"])
+    assert quiet == ""
+
+
+@pytest.mark.skipif(not HAS_MATPLOTLIB, reason="needs the plot extra")
+def test_plot_of_several_tasks_is_one_file_with_a_panel_per_task(tmp_path, xor_records):
+    from sklearn_itds import _cli_plots
+
+    panels = []
+    for name, records in [("xor", xor_records), ("sines4", run_task("sines4", 1, True))]:
+        panels.append((name, records, summarize(records)[1]))
+    path = tmp_path / "all.png"
+    _cli_plots.plot_curves_grid(panels, path)
+    _check_png(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.png"]
