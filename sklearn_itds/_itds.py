@@ -260,7 +260,7 @@ class ITDSReadout:
     equations written once as a linear map.
 
     :meth:`partial_fit` with RLS (float64, no sign split, no mask) makes the
-    same updates ``block_size`` rows at a time (:meth:`_rls_block`, exact up
+    same updates ``block_size`` rows at a time (``_rls_block``, exact up
     to rounding); ``block_size = 0`` gives the per-row reference.
 
     Parameters
@@ -428,7 +428,7 @@ class ITDSReadout:
         return zd, scale * np.sqrt(gain @ gain)
 
     def _blockable(self):
-        """True when :meth:`_rls_block` applies: RLS, float64, no split, no mask."""
+        """True when ``_rls_block`` applies: RLS, float64, no split, no mask."""
         return (self.rule == "rls" and not self.feedback_split and self.mask is None
                 and self.coef_pair.dtype == np.float64)
 

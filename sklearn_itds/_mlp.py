@@ -76,7 +76,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     multiply-adds per minibatch) on one BLAS thread and picks the thread count
     of larger ones by timing: it alternates one thread and the caller's
     setting for a few minibatches and keeps the faster (see
-    :class:`sklearn_itds._threads.AdaptiveBlasThreads`). With OpenBLAS the
+    ``sklearn_itds._threads.AdaptiveBlasThreads``). With OpenBLAS the
     results do not depend on the choice.
 
     Parameters
