@@ -570,7 +570,11 @@ def softmax_step_norms(H, Y, P, P_echo, td_gain, learning_rate):
 def output_step_norms(H, delta_norms, learning_rate):
     """``learning_rate * |[h, 1]| * |delta|`` per sample: the norm of the
     output-layer step ``learning_rate * outer([h, 1], delta)``."""
-    return learning_rate * np.sqrt(np.einsum("ij,ij->i", H, H) + 1.0) * delta_norms
+    if hasattr(H, "multiply"):  # sparse: the input itself, with no hidden layer
+        sq = np.asarray(H.multiply(H).sum(axis=1)).ravel()
+    else:
+        sq = np.einsum("ij,ij->i", H, H)
+    return learning_rate * np.sqrt(sq + 1.0) * delta_norms
 
 
 def softmax(Z):

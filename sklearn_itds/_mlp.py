@@ -29,8 +29,12 @@ from ._validation import (
     REAL,
     check_bool,
     check_classes,
+    check_labels,
     check_option,
     check_params,
+    check_random_state_param,
+    check_unchanged_params,
+    fitted_params,
     partial_fit_classes,
     unchanged_on_error,
     warn_divergence,
@@ -149,6 +153,20 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     sklearn.neural_network.MLPClassifier : The same network without iTDS.
     ITDSReservoirClassifier : A reservoir with an iTDS readout.
 
+    Notes
+    -----
+    **Parameters after fitting.** Prediction, :meth:`input_gradient` and
+    :meth:`td_step_norms` use the parameters the network was fitted with: a
+    value changed with ``set_params`` takes effect at the next :meth:`fit`.
+    :meth:`partial_fit` and a warm-started :meth:`fit` continue the fitted
+    network and raise ``ValueError`` if one of its parameters changed
+    (``alpha``, ``batch_size``, ``max_iter``, ``shuffle``, ``random_state``,
+    ``tol``, ``verbose``, ``warm_start``, ``early_stopping``,
+    ``validation_fraction`` and ``n_iter_no_change`` may change: every call
+    reads them afresh). A call that is rejected or interrupted
+    (``KeyboardInterrupt`` included) leaves the model exactly as it was
+    before the call.
+
     References
     ----------
     .. [1] Pilzak, Pennington & Thivierge, "Intrinsic stabilization of synaptic
@@ -206,6 +224,12 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self.feedback_split = feedback_split
         self.readout_sparsity = readout_sparsity
 
+    # Read afresh by every fit / partial_fit; the others are part of the fitted
+    # model (its layers, optimizer and echo), which a continued call keeps.
+    _LIVE_PARAMS = ("alpha", "batch_size", "max_iter", "shuffle", "random_state", "tol",
+                    "verbose", "warm_start", "early_stopping", "validation_fraction",
+                    "n_iter_no_change")
+
     # -- validation ----------------------------------------------------------------
     def _check_params(self):
         check_params(self, {
@@ -220,6 +244,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             "epsilon": (REAL, 0.0, None, "neither"),
             "n_iter_no_change": (INT, 1, None, "left"),
         })
+        check_random_state_param(self.random_state)
         check_option(self.activation, "activation", tuple(base.ACTIVATIONS))
         check_option(self.solver, "solver", ("adam", "sgd"))
         for name in ("shuffle", "warm_start", "nesterovs_momentum",
@@ -253,13 +278,25 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self : ITDSMLPClassifier
         """
         warm = self.warm_start and hasattr(self, "coefs_")
-        with unchanged_on_error(self):
-            hidden = self._check_params()
-            X, y = self._validate(X, y, reset=not warm)
-            classes, y_index = check_classes(self, y, None)
-            if warm and not np.array_equal(classes, self.classes_):
-                raise ValueError(f"warm_start=True needs the same classes as before, "
-                                 f"{self.classes_.tolist()}; got {classes.tolist()}.")
+        # Rejected or interrupted: the model is left as it was (see the Notes).
+        with unchanged_on_error(self, deep=self._continued_state() if warm else ()):
+            return self._fit(X, y, warm)
+
+    def _continued_state(self):
+        """The attributes a continued fit changes in place (all learned ones)."""
+        params = self.get_params(deep=False)
+        return tuple(name for name in vars(self) if name not in params)
+
+    def _fit(self, X, y, warm):
+        # Validation first: nothing is built for a rejected call.
+        hidden = self._check_params()
+        if warm:
+            check_unchanged_params(self, self._fitted_params, self._LIVE_PARAMS)
+        X, y = self._validate(X, y, reset=not warm)
+        classes, y_index = check_classes(self, y, None)
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(f"warm_start=True needs the same classes as before, "
+                             f"{self.classes_.tolist()}; got {classes.tolist()}.")
         if not warm:
             self.classes_ = classes
             self._initialize(X.shape[1], hidden)
@@ -322,18 +359,21 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self : ITDSMLPClassifier
         """
         first = not hasattr(self, "coefs_")
-        with unchanged_on_error(self):
+        with unchanged_on_error(self, deep=() if first else self._continued_state()):
             classes = partial_fit_classes(self, classes)
             hidden = self._check_params()
+            if not first:
+                check_unchanged_params(self, self._fitted_params, self._LIVE_PARAMS)
             X, y = self._validate(X, y, reset=first)
             classes, y_index = check_classes(self, y, classes)
-        if first:
-            self.classes_ = classes
-            self._initialize(X.shape[1], hidden)
-        self._epoch(X, np.eye(classes.size, dtype=X.dtype)[y_index], None)
+            if first:
+                self.classes_ = classes
+                self._initialize(X.shape[1], hidden)
+            self._epoch(X, np.eye(classes.size, dtype=X.dtype)[y_index], None)
         return self
 
     def _initialize(self, n_features, hidden):
+        self._fitted_params = fitted_params(self, self._LIVE_PARAMS)
         self._rng = check_random_state(self.random_state)
         sizes = [n_features, *hidden, self.classes_.size]
         self.coefs_, self.intercepts_ = base.glorot_init(sizes, self.activation,
@@ -487,8 +527,13 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         return self._echo.intercept
 
     # -- prediction ------------------------------------------------------------------
+    @property
+    def _fitted_activation(self):
+        return self._fitted_params["activation"]  # not set_params after fit
+
     def _logits(self, X):
-        return base.forward(X, self.coefs_, self.intercepts_, self.activation)[-1]
+        return base.forward(X, self.coefs_, self.intercepts_,
+                            self._fitted_activation)[-1]
 
     def _checked_logits(self, X):
         """Logits for prediction; never silently non-finite."""
@@ -536,9 +581,10 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         X = self._checked(X)
         if hasattr(X, "toarray"):
             X = X.toarray()
-        _, y_index = check_classes(self, np.asarray(y), self.classes_)
+        _, y_index = check_classes(self, check_labels(self, X, y), self.classes_)
         Y = np.eye(self.classes_.size)[y_index]
-        return base.input_gradient(X, Y, self.coefs_, self.intercepts_, self.activation)
+        return base.input_gradient(X, Y, self.coefs_, self.intercepts_,
+                                   self._fitted_activation)
 
     def td_step_norms(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Size of the output-layer step each sample would cause now, not applied.
@@ -576,14 +622,14 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         True
         """
         X = self._checked(X)
-        _, y_index = check_classes(self, np.asarray(y), self.classes_)
-        acts = base.forward(X, self.coefs_, self.intercepts_, self.activation)
+        _, y_index = check_classes(self, check_labels(self, X, y), self.classes_)
+        acts = base.forward(X, self.coefs_, self.intercepts_, self._fitted_activation)
         H = acts[-2]
         if hasattr(H, "toarray"):  # no hidden layer and sparse X
             H = H.toarray()
         P = base.output_probabilities(acts[-1])
         Y = np.eye(self.classes_.size)[y_index]
-        return self._echo.step_norms(H, Y, P, self.learning_rate_init)
+        return self._echo.step_norms(H, Y, P, self._fitted_params["learning_rate_init"])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

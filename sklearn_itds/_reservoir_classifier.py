@@ -158,6 +158,13 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
     outputs (before each update) of the last epoch, so it is calibrated on
     predictions the readout made before learning from each sample.
 
+    **Parameters after fitting.** Prediction (and :meth:`td_step_norms`)
+    uses the parameters the model was fitted with: a value changed with
+    ``set_params`` takes effect at the next :meth:`fit`, and
+    :meth:`partial_fit` refuses to continue a model whose parameters changed.
+    A call that is rejected or interrupted (``KeyboardInterrupt`` included)
+    leaves the model exactly as it was before the call.
+
     References
     ----------
     .. [1] Pilzak, Pennington & Thivierge, "Intrinsic stabilization of synaptic
@@ -253,16 +260,16 @@ of shape (n_steps_i, n_features)
         -------
         self : ITDSReservoirClassifier
         """
-        with unchanged_on_error(self):
+        with unchanged_on_error(self):  # also if interrupted: see the Notes
             self._check_params()
             trials, y = self._validate(X, y, reset=True)
             classes, y_index = check_classes(self, y, None)
-        order_rng = self._initialize(classes)
-        rows = self.encoder_.fit(trials)
-        for _ in range(self.max_iter):
-            order = order_rng.permutation(len(y)) if self.shuffle else None
-            if not self._epoch(rows, y_index, order):
-                break
+            order_rng = self._initialize(classes)
+            rows = self.encoder_.fit(trials)
+            for _ in range(self.max_iter):
+                order = order_rng.permutation(len(y)) if self.shuffle else None
+                if not self._epoch(rows, y_index, order):
+                    break
         return self
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike,
@@ -270,7 +277,11 @@ of shape (n_steps_i, n_features)
         """One online pass over ``(X, y)`` in the given order.
 
         The first call also learns the input and feature statistics (see
-        ``encoder_``) from its data, so it should be representative.
+        ``encoder_``) from its data, so it should be representative. Later
+        calls continue the fitted model with the parameters it was built
+        with: changing one of them (other than ``max_iter``, ``shuffle``,
+        ``verbose`` and ``random_state``, which only ``fit`` reads) raises
+        ``ValueError``.
 
         Parameters
         ----------
@@ -284,17 +295,19 @@ of shape (n_steps_i, n_features)
         self : ITDSReservoirClassifier
         """
         first = not hasattr(self, "classes_")
-        with unchanged_on_error(self):
+        with unchanged_on_error(self, deep=() if first else ("readout_",)):
             classes = partial_fit_classes(self, classes)
             self._check_params()
+            if not first:
+                self._check_continued()
             trials, y = self._validate(X, y, reset=first)
             classes, y_index = check_classes(self, y, classes)
-        if first:
-            self._initialize(classes)
-            rows = self.encoder_.fit(trials)
-        else:
-            rows = self.encoder_.transform(trials)
-        self._epoch(rows, y_index, None)
+            if first:
+                self._initialize(classes)
+                rows = self.encoder_.fit(trials)
+            else:
+                rows = self.encoder_.transform(trials)
+            self._epoch(rows, y_index, None)
         return self
 
     def _initialize(self, classes):
