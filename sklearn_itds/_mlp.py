@@ -30,6 +30,7 @@ from ._validation import (
     check_bool,
     check_classes,
     check_labels,
+    check_not_ragged,
     check_option,
     check_params,
     check_random_state_param,
@@ -261,6 +262,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _validate(self, X, y, reset):
+        check_not_ragged(X)
         return validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"),
                              dtype=(np.float64, np.float32))
 
@@ -547,6 +549,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _checked(self, X):
         check_is_fitted(self)
+        check_not_ragged(X)
         return validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
                              dtype=(np.float64, np.float32))
 

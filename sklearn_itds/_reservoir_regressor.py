@@ -14,13 +14,16 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_dat
 from ._representations import REPRESENTATIONS
 from ._reservoir_base import (InputScaler, ReservoirMixin, TrialEncoder, readout_width,
                               run_sequence)
-from ._validation import (INT, REAL, check_bool, check_numeric_y, check_option,
+from ._validation import (INT, REAL, check_bool, check_not_ragged, check_numeric_y,
+                          check_option,
                           unchanged_on_error, validate_trials, warn_divergence)
 
 __all__ = ["ITDSReservoirRegressor"]
 
 _MODES = ("samples", "sequential")
 _BLOCK = 1024  # readout updates between two divergence checks (samples mode)
+_ONE_SERIES = ("one series as a 2-D array of shape (n_steps, n_features), or (in "
+               "fit) a list of such numpy arrays, one per series")
 
 
 class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
@@ -317,6 +320,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         many = isinstance(X, (list, tuple)) and len(X) > 0 and all(
             hasattr(x, "ndim") and x.ndim == 2 for x in X)
         if not many:
+            check_not_ragged(X, _ONE_SERIES)
             X, y = validate_data(self, X, y, reset=reset, multi_output=True,
                                  y_numeric=True, accept_sparse=("csr", "csc"))
             y = check_numeric_y(self, y)
@@ -545,6 +549,7 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
     def _outputs(self, X, keep_rows=False):
         """Standardized outputs for ``X``, and its readout rows when asked."""
         if self._fitted_sequential:
+            check_not_ragged(X, _ONE_SERIES)
             X = validate_data(self, X, reset=False, accept_sparse=("csr", "csc"))
             R = (np.empty((X.shape[0], self.readout_.W.shape[0]),
                           dtype=self.readout_.W.dtype) if keep_rows else None)

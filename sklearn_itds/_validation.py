@@ -26,6 +26,7 @@ __all__ = [
     "check_numeric_y",
     "check_option",
     "check_params",
+    "check_not_ragged",
     "check_random_state_param",
     "check_unchanged_params",
     "fitted_params",
@@ -232,6 +233,24 @@ def unchanged_on_error(estimator, deep=()):
         raise
 
 
+def check_not_ragged(X, expected="a 2-D array of shape (n_samples, n_features)"):
+    """Raise a clear ``ValueError`` for a nested list numpy cannot make an array of.
+
+    (numpy's own message, "inhomogeneous shape after 2 dimensions", does not
+    say what to pass instead.)
+    """
+    if not isinstance(X, (list, tuple)) or not len(X):
+        return
+    try:
+        np.asarray(X)
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc):
+            raise
+        raise ValueError(f"X is a nested list whose rows have different lengths (or a "
+                         f"list of sequences of different shapes); pass {expected}."
+                         ) from None
+
+
 class Trials(NamedTuple):
     """Validated trials.
 
@@ -323,6 +342,9 @@ def validate_trials(estimator, X, y="no_validation", *, reset, y_numeric=False):
         raise ValueError("X looks like a list of sequences of different shapes; pass "
                          "a list of 2-D arrays, each of shape (n_steps_i, n_features).")
     if not _is_3d(X):
+        check_not_ragged(X, "a 2-D array (n_samples, n_features), a 3-D array "
+                            "(n_samples, n_steps, n_features) or a list of 2-D arrays "
+                            "(n_steps_i, n_features)")
         if isinstance(y, str) and y == "no_validation":
             return Trials(validate_data(estimator, X, reset=reset,
                                         accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES))
