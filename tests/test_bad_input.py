@@ -442,3 +442,66 @@ def test_constant_target_is_valid_regression():
     assert np.isfinite(pred).all()
     # RLS from P0 = I / rls_alpha converges to the constant quickly.
     assert np.abs(pred[-5:] - 2.5).max() < 0.1
+
+
+# -- parameters changed after fit (issue 12) -------------------------------------------
+# Prediction and the diagnostics use the parameters the model was fitted with;
+# set_params takes effect at the next fit (and partial_fit refuses to continue,
+# see CASES). Before, n_steps=0 made decision_function return uninitialised
+# memory, and output_feedback=True made the sequential regressor fail in matmul.
+NAN = float("nan")
+CHANGED_AFTER_FIT = [
+    ("mlp", {}, {"activation": "tanh"}),
+    ("mlp", {}, {"learning_rate_init": 1.0, "td_gain": NAN}),
+    ("mlp", {}, {"hidden_layer_sizes": (3, 3), "solver": "sgd"}),
+    ("res_clf", {}, {"n_steps": 0}),
+    ("res_clf", {}, {"n_steps": 3, "representation": "last", "bidirectional": True}),
+    ("res_clf", {}, {"n_reservoir": 5, "input_to_readout": True, "scale_inputs": False}),
+    ("res_clf", {}, {"spectral_radius": NAN, "td_gain": NAN, "dtype": np.float32}),
+    ("res_reg", {}, {"n_steps": 0, "instance_norm": False}),
+    ("res_reg", {}, {"mode": "sequential", "input_to_readout": False}),
+    ("res_reg", {"mode": "sequential"}, {"output_feedback": True, "teacher_forcing": True}),
+    ("res_reg", {"mode": "sequential"}, {"input_to_readout": False, "update_every": 0}),
+    ("res_reg", {"mode": "sequential"}, {"mode": "samples", "n_reservoir": 3}),
+]
+
+
+def _diagnostics(est, X, y):
+    out = _outputs(est, X) + [est.td_step_norms(X, y)]
+    if hasattr(est, "decision_function"):
+        out.append(est.decision_function(X))
+    if hasattr(est, "input_gradient"):
+        out.append(est.input_gradient(X, y))
+    return [o.tobytes() for o in out]
+
+
+@pytest.mark.parametrize("name, fit_params, changed", CHANGED_AFTER_FIT,
+                         ids=lambda v: "-".join(v) if isinstance(v, dict) else str(v))
+def test_prediction_uses_fitted_parameters(name, fit_params, changed):
+    X, y = _data(name)
+    est = _fit(name, **fit_params)
+    before = _diagnostics(est, X, y)
+    est.set_params(**changed)
+    assert _diagnostics(est, X, y) == before
+    assert _diagnostics(est, X, y) == before  # deterministic: no stale memory
+    with pytest.raises(ALLOWED):  # continuing is refused (or the value rejected)
+        _partial_fit(est, X, y)
+    assert _diagnostics(est, X, y) == before
+
+
+def test_mlp_without_hidden_layers_takes_sparse_input():
+    """Issue 12: hidden_layer_sizes=() with CSR input failed inside einsum."""
+    X, y = _data("mlp")
+    X[np.abs(X) < 0.7] = 0.0
+    kw = dict(hidden_layer_sizes=(), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dense = ITDSMLPClassifier(**kw).fit(X, y)
+        sparse_ = ITDSMLPClassifier(**kw).fit(sparse.csr_matrix(X), y)
+    Xs = sparse.csr_matrix(X)
+    np.testing.assert_allclose(sparse_.predict_proba(Xs), dense.predict_proba(X),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sparse_.td_step_norms(Xs, y), dense.td_step_norms(X, y),
+                               rtol=1e-10)
+    np.testing.assert_allclose(sparse_.td_history_["weight_change"],
+                               dense.td_history_["weight_change"], rtol=1e-10)
