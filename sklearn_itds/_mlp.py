@@ -281,13 +281,14 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         warm = self.warm_start and hasattr(self, "coefs_")
         # Rejected or interrupted: the model is left as it was (see the Notes).
-        with unchanged_on_error(self, deep=self._continued_state() if warm else ()):
+        with unchanged_on_error(self, **(self._CONTINUED if warm else {})):
             return self._fit(X, y, warm)
 
-    def _continued_state(self):
-        """The attributes a continued fit changes in place (all learned ones)."""
-        params = self.get_params(deep=False)
-        return tuple(name for name in vars(self) if name not in params)
+    # What a continued fit changes in place (for unchanged_on_error): the
+    # weights, the echo, the optimizers' moments, the diagnostics (which can
+    # checkpoint themselves) and the loss curve (appended to).
+    _CONTINUED = dict(deep=("coefs_", "intercepts_", "_split", "_echo", "_optimizer",
+                            "_echo_optimizer", "_history"), grow=("loss_curve_",))
 
     def _fit(self, X, y, warm):
         # Validation first: nothing is built for a rejected call.
@@ -361,7 +362,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self : ITDSMLPClassifier
         """
         first = not hasattr(self, "coefs_")
-        with unchanged_on_error(self, deep=() if first else self._continued_state()):
+        with unchanged_on_error(self, **({} if first else self._CONTINUED)):
             classes = partial_fit_classes(self, classes)
             hidden = self._check_params()
             if not first:

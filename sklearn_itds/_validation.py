@@ -201,7 +201,7 @@ def warn_divergence(estimator, epoch, hint):
 
 
 @contextmanager
-def unchanged_on_error(estimator, deep=()):
+def unchanged_on_error(estimator, deep=(), grow=()):
     """Restore the estimator's attributes if the block raises or is interrupted.
 
     Wraps a whole ``fit`` / ``partial_fit``: validation (which may set
@@ -212,22 +212,35 @@ def unchanged_on_error(estimator, deep=()):
     unfitted one unfitted).
 
     The attributes are saved by reference, which is enough for a call that
-    builds new objects (a ``fit``); ``deep`` names the attributes the call
-    modifies in place (a ``partial_fit``'s readout), which are deep-copied.
-    A ``numpy.random.RandomState`` held by the estimator (``random_state``,
-    or a stream derived from it) keeps its identity and gets its state back.
+    builds new objects (a ``fit``). ``deep`` names the attributes a call
+    changes in place (a ``partial_fit``'s readout or weights): an object with
+    ``checkpoint()`` / ``rollback(token)`` methods (the readout, the
+    diagnostics) is saved by them, others are deep-copied. ``grow`` names
+    lists the call only appends to (``loss_curve_``), restored by truncation,
+    so that saving costs nothing however long they get. A
+    ``numpy.random.RandomState`` held by the estimator (``random_state``, or
+    a stream derived from it) keeps its identity and gets its state back.
     """
     saved = estimator.__dict__.copy()
     rngs = {id(v): (v, v.get_state()) for v in saved.values()
             if isinstance(v, np.random.RandomState)}
     memo = {key: rng for key, (rng, _) in rngs.items()}  # shared, not copied
-    copies = copy.deepcopy({name: saved[name] for name in deep if name in saved}, memo)
+    present = [name for name in deep if name in saved]
+    tokens = {name: saved[name].checkpoint() for name in present
+              if hasattr(saved[name], "checkpoint")}
+    copies = copy.deepcopy({name: saved[name] for name in present
+                            if name not in tokens}, memo)
+    lengths = {name: len(saved[name]) for name in grow if name in saved}
     try:
         yield
     except BaseException:
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
         estimator.__dict__.update(copies)
+        for name, token in tokens.items():
+            saved[name].rollback(token)
+        for name, n in lengths.items():
+            del saved[name][n:]
         for rng, state in rngs.values():
             rng.set_state(state)
         raise

@@ -258,3 +258,23 @@ def test_other_exceptions_restore_too(monkeypatch):
     with pytest.raises(MemoryError):
         est.partial_fit(X, y)
     assert _learned_state(est) == state
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+def test_readout_checkpoint_rollback(rule):
+    """ITDSReadout.rollback undoes updates, closed epochs and buffered errors."""
+    rng = np.random.RandomState(0)
+    R = np.c_[rng.randn(30, 4), np.ones(30)]
+    Y = rng.randn(30, 2)
+    readout = _itds.ITDSReadout(5, 2, rule=rule, td_gain=0.5, rls_alpha=1.0)
+    readout.partial_fit(R[:10], Y[:10])
+    readout.end_epoch()
+    readout.update(R[10], Y[10])  # buffered, not flushed
+    before = pickle.dumps(readout)
+    token = readout.checkpoint()
+    readout.partial_fit(R[11:], Y[11:])
+    readout.update(R[0], Y[0])
+    readout.flush()
+    readout.end_epoch()
+    readout.rollback(token)
+    assert pickle.dumps(readout) == before
