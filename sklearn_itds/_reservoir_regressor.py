@@ -322,14 +322,15 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         if not many:
             check_not_ragged(X, _ONE_SERIES)
             X, y = validate_data(self, X, y, reset=reset, multi_output=True,
-                                 y_numeric=True, accept_sparse=("csr", "csc"))
+                                 y_numeric=True, accept_sparse=("csr", "csc"),
+                                 dtype=FLOAT_DTYPES)
             y = check_numeric_y(self, y)
             return [(X, y)], y
         if not isinstance(y, (list, tuple)) or len(y) != len(X):
             raise ValueError("When X is a list of series, y must be a list of "
                              "targets of the same length.")
         pairs = [validate_data(self, x, t, reset=reset and i == 0, multi_output=True,
-                               y_numeric=True) for i, (x, t) in enumerate(zip(X, y))]
+                               y_numeric=True, dtype=FLOAT_DTYPES) for i, (x, t) in enumerate(zip(X, y))]
         pairs = [(x, check_numeric_y(self, t)) for x, t in pairs]
         return pairs, pairs[0][1]
 
@@ -550,7 +551,8 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         """Standardized outputs for ``X``, and its readout rows when asked."""
         if self._fitted_sequential:
             check_not_ragged(X, _ONE_SERIES)
-            X = validate_data(self, X, reset=False, accept_sparse=("csr", "csc"))
+            X = validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
+                              dtype=FLOAT_DTYPES)
             R = (np.empty((X.shape[0], self.readout_.W.shape[0]),
                           dtype=self.readout_.W.dtype) if keep_rows else None)
             Z, _, _ = self._run(X, None, self.state_, self.last_output_, states=R)

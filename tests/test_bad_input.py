@@ -505,3 +505,18 @@ def test_mlp_without_hidden_layers_takes_sparse_input():
                                rtol=1e-10)
     np.testing.assert_allclose(sparse_.td_history_["weight_change"],
                                dense.td_history_["weight_change"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("name, params", [("mlp", {}), ("res_clf", {}), ("res_reg", {}),
+                                          ("res_reg", {"mode": "sequential"})])
+def test_numeric_strings_like_floats(name, params):
+    """Issue 12: the sequential regressor rejected numeric-string ('<U') arrays
+    that the other estimators read as numbers; now all read them alike."""
+    X, y = _data(name)
+    Xs = np.round(X, 3).astype(str)
+    Xf = Xs.astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = FACTORIES[name](**params).fit(Xs, y)
+        b = FACTORIES[name](**params).fit(Xf, y)
+    assert _scores(a, Xs).tobytes() == _scores(b, Xf).tobytes()
