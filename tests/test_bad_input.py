@@ -164,6 +164,11 @@ CASES = [
     ("nan_in_y_written_as_None_partial_fit", ("res_reg",), True,
      lambda e, X, y: e.partial_fit(X, _with_none(y, 3)), ValueError,
      "Input y contains NaN"),
+    # Issue 12: a list of series at partial_fit is refused (it used to restart
+    # each series on the first call but chain them on later calls).
+    ("partial_fit_list_of_series", ("res_reg",), False,
+     lambda e, X, y: e.set_params(mode="sequential").partial_fit(
+         [X[:10], X[10:]], [y[:10], y[10:]]), ValueError, "partial_fit takes one series"),
     # Issue 12: errors that came from inside numpy.
     ("ragged_nested_list", ALL, False,
      lambda e, X, y: e.fit([[1.0, 2.0], [3.0]], [0, 1]), ValueError,
