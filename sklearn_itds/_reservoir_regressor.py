@@ -330,7 +330,8 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
             raise ValueError("When X is a list of series, y must be a list of "
                              "targets of the same length.")
         pairs = [validate_data(self, x, t, reset=reset and i == 0, multi_output=True,
-                               y_numeric=True, dtype=FLOAT_DTYPES) for i, (x, t) in enumerate(zip(X, y))]
+                               y_numeric=True, dtype=FLOAT_DTYPES)
+                 for i, (x, t) in enumerate(zip(X, y))]
         pairs = [(x, check_numeric_y(self, t)) for x, t in pairs]
         return pairs, pairs[0][1]
 
