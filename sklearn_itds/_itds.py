@@ -199,6 +199,18 @@ class TDHistory:
         """Forget what was recorded since the last :meth:`end_epoch`."""
         self._clear()
 
+    def checkpoint(self):
+        """A token for :meth:`rollback`: the epochs' count and the open epoch."""
+        return ({name: len(v) for name, v in self.epochs.items()},
+                {k: v for k, v in vars(self).items() if k != "epochs"})
+
+    def rollback(self, token):
+        """Go back to a :meth:`checkpoint` (epochs closed since are dropped)."""
+        counts, accumulators = token
+        for name, values in self.epochs.items():
+            del values[counts[name]:]
+        vars(self).update(accumulators)
+
     def end_epoch(self):
         """Close the current epoch; a no-op when nothing was recorded."""
         if self._n_updates == 0:
@@ -584,6 +596,25 @@ class ITDSReadout:
         """A copy of the learned arrays, for :meth:`restore`."""
         return {name: getattr(self, name).copy(order="K") for name in self._learned()}
 
+    def checkpoint(self):
+        """Everything an update changes, for :meth:`rollback` (an interrupted call).
+
+        Unlike :meth:`snapshot` (the start of an epoch), this also keeps the
+        diagnostics and the errors buffered by :meth:`update` and not flushed.
+        """
+        return (self.snapshot(), self.history.checkpoint(), list(self._buffer),
+                self._last_row, self._peak_output, self._peak_target)
+
+    def rollback(self, token):
+        """Go back to a :meth:`checkpoint`."""
+        arrays, history, buffer, last_row, peak_output, peak_target = token
+        for name, value in arrays.items():
+            getattr(self, name)[...] = value
+        self.history.rollback(history)
+        self._buffer = list(buffer)
+        self._last_row = last_row
+        self._peak_output, self._peak_target = peak_output, peak_target
+
     def restore(self, snapshot):
         """Go back to a :meth:`snapshot`, discarding the open epoch's diagnostics."""
         for name, value in snapshot.items():
@@ -720,7 +751,11 @@ def softmax_step_norms(H, Y, P, P_echo, td_gain, learning_rate):
 def output_step_norms(H, delta_norms, learning_rate):
     """``learning_rate * |[h, 1]| * |delta|`` per sample: the norm of the
     output-layer step ``learning_rate * outer([h, 1], delta)``."""
-    return learning_rate * np.sqrt(np.einsum("ij,ij->i", H, H) + 1.0) * delta_norms
+    if hasattr(H, "multiply"):  # sparse: the input itself, with no hidden layer
+        sq = np.asarray(H.multiply(H).sum(axis=1)).ravel()
+    else:
+        sq = np.einsum("ij,ij->i", H, H)
+    return learning_rate * np.sqrt(sq + 1.0) * delta_norms
 
 
 def softmax(Z):

@@ -15,7 +15,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d, gen_batches, shuffle
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from . import _mlp_base as base
 from ._itds import (
@@ -29,6 +35,11 @@ from ._itds import (
 from ._optimizers import make_optimizer
 from ._threads import AdaptiveBlasThreads
 from ._validation import (
+    check_labels,
+    check_unchanged_params,
+    fitted_params,
+    check_not_ragged,
+    check_random_state_param,
     COMMON,
     INT,
     REAL,
@@ -209,6 +220,19 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
     sklearn.neural_network.MLPClassifier : The same network without iTDS.
     ITDSReservoirClassifier : A reservoir with an iTDS readout.
 
+    Notes
+    -----
+    **Parameters after fitting.** Prediction, :meth:`input_gradient` and
+    :meth:`td_step_norms` use the parameters the network was fitted with: a
+    value changed with ``set_params`` takes effect at the next :meth:`fit`.
+    :meth:`partial_fit` and a warm-started :meth:`fit` continue the fitted
+    network and raise ``ValueError`` if one of its parameters changed
+    (``alpha``, ``batch_size``, ``max_iter``, ``max_fun``, ``shuffle``,
+    ``random_state``, ``tol``, ``verbose``, ``warm_start``, ``early_stopping``,
+    ``validation_fraction`` and ``n_iter_no_change`` may change: every call
+    reads them afresh). A call that is rejected or interrupted
+    (``KeyboardInterrupt`` included) leaves the model exactly as it was.
+
     References
     ----------
     .. [1] Pilzak, Pennington & Thivierge, "Intrinsic stabilization of synaptic
@@ -294,6 +318,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             "n_iter_no_change": (INT, 1, None, "left"),
             "max_fun": (INT, 1, None, "left"),
         })
+        check_random_state_param(self.random_state)
         check_option(self.activation, "activation", tuple(base.ACTIVATIONS))
         check_option(self.solver, "solver", ("adam", "sgd", "lbfgs"))
         check_option(self.learning_rate, "learning_rate",
@@ -319,6 +344,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _validate(self, X, y, reset):
+        check_not_ragged(X)
         X, y = validate_data(self, X, y, reset=reset, accept_sparse=("csr", "csc"),
                              dtype=(np.float64, np.float32), multi_output=True)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -408,12 +434,29 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._fit(X, y, sample_weight, classes, incremental=True)
 
+    # Read afresh by every call; the other parameters are part of the fitted
+    # network (layers, optimizers, echo), which a continued call keeps.
+    _LIVE_PARAMS = ("alpha", "batch_size", "max_iter", "max_fun", "shuffle",
+                    "random_state", "tol", "verbose", "warm_start", "early_stopping",
+                    "validation_fraction", "n_iter_no_change")
+
+    # What a continued call changes in place (for unchanged_on_error): the
+    # weights, the echo, the optimizers' moments, the diagnostics (which can
+    # checkpoint themselves) and the curves (appended to).
+    _CONTINUED = dict(deep=("coefs_", "intercepts_", "_split", "_echo", "_optimizer",
+                            "_echo_optimizer", "_history", "validation_scores_"),
+                      grow=("loss_curve_",))
+
     def _fit(self, X, y, sample_weight, classes, incremental):
         first = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
-        with unchanged_on_error(self):
+        # Rejected or interrupted (KeyboardInterrupt included): the model is
+        # left exactly as it was before the call.
+        with unchanged_on_error(self, **({} if first else self._CONTINUED)):
             if incremental:
                 classes = partial_fit_classes(self, classes)
             hidden = self._check_params()
+            if not first:
+                check_unchanged_params(self, self._fitted_params, self._LIVE_PARAMS)
             X, y = self._validate(X, y, reset=first)
             classes_, y_type, Y = self._encode(y, classes if incremental else None,
                                                X.dtype, fitted=not first)
@@ -424,16 +467,16 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                                      ensure_non_negative=True)
-        # A fresh generator from random_state at every call, as MLPClassifier.
-        rng = check_random_state(self.random_state)
-        if first:
-            self.classes_, self._y_type = classes_, y_type
-            self._initialize(X.shape[1], hidden, Y.shape[1], rng, X.dtype)
-        if self.solver == "lbfgs":
-            return self._fit_lbfgs(X, Y, sample_weight)
-        if first or not incremental:  # MLPClassifier starts new optimizers then
-            self._make_optimizers()
-        return self._fit_stochastic(X, Y, sample_weight, incremental, rng)
+            # A fresh generator from random_state at every call, as MLPClassifier.
+            rng = check_random_state(self.random_state)
+            if first:
+                self.classes_, self._y_type = classes_, y_type
+                self._initialize(X.shape[1], hidden, Y.shape[1], rng, X.dtype)
+            if self.solver == "lbfgs":
+                return self._fit_lbfgs(X, Y, sample_weight)
+            if first or not incremental:  # MLPClassifier starts new optimizers then
+                self._make_optimizers()
+            return self._fit_stochastic(X, Y, sample_weight, incremental, rng)
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         """Full-batch L-BFGS-B on the plain loss, as MLPClassifier (td_gain=0)."""
@@ -596,6 +639,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         return False
 
     def _initialize(self, n_features, hidden, n_outputs, rng, dtype):
+        self._fitted_params = fitted_params(self, self._LIVE_PARAMS)
         sizes = [n_features, *hidden, n_outputs]
         coefs, intercepts = base.glorot_init(sizes, self.activation, rng)
         # in the dtype of X (float32 or float64), as MLPClassifier
@@ -759,7 +803,10 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             self._sync_split()
         diag[0][rows] = e_sup
         diag[1][rows] = e_td
-        diag[2][rows] = np.einsum("ij,ij->i", H, H)
+        if hasattr(H, "multiply"):  # sparse: no hidden layer and sparse X
+            diag[2][rows] = np.asarray(H.multiply(H).sum(axis=1)).ravel()
+        else:
+            diag[2][rows] = np.einsum("ij,ij->i", H, H)
         return loss
 
     def _sync_split(self):
@@ -809,8 +856,12 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         return self._echo.intercept
 
     # -- prediction ------------------------------------------------------------------
+    @property
+    def _fitted_activation(self):
+        return self._fitted_params["activation"]  # not a set_params after fit
+
     def _logits(self, X):
-        return base.forward(X, self.coefs_, self.intercepts_, self.activation)[-1]
+        return base.forward(X, self.coefs_, self.intercepts_, self._fitted_activation)[-1]
 
     def _checked_logits(self, X):
         """Logits for prediction; never silently non-finite."""
@@ -824,6 +875,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _checked(self, X):
         check_is_fitted(self)
+        check_not_ragged(X)
         return validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
                              dtype=(np.float64, np.float32))
 
@@ -883,9 +935,17 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         X = self._checked(X)
         if hasattr(X, "toarray"):
             X = X.toarray()
-        Y = self._encode_known(y)
-        return base.input_gradient(X, Y, self.coefs_, self.intercepts_, self.activation,
-                                   self.out_activation_)
+        Y = self._encode_known(self._diagnostic_labels(X, y))
+        return base.input_gradient(X, Y, self.coefs_, self.intercepts_,
+                                   self._fitted_activation, self.out_activation_)
+
+    def _diagnostic_labels(self, X, y):
+        """``y`` checked against ``X``: one label per row, or an indicator row."""
+        if self._y_type == "multilabel-indicator":
+            y = check_array(y, input_name="y")
+            check_consistent_length(X, y)
+            return y
+        return check_labels(self, X, y)
 
     def _encode_known(self, y):
         """Targets among the fitted classes, encoded for the output layer."""
@@ -930,13 +990,13 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         True
         """
         X = self._checked(X)
-        Y = self._encode_known(y)
-        acts = base.forward(X, self.coefs_, self.intercepts_, self.activation)
+        Y = self._encode_known(self._diagnostic_labels(X, y))
+        acts = base.forward(X, self.coefs_, self.intercepts_, self._fitted_activation)
         H = acts[-2]
         if hasattr(H, "toarray"):  # no hidden layer and sparse X
             H = H.toarray()
         P = base.OUTPUT_ACTIVATIONS[self.out_activation_](acts[-1])
-        return self._echo.step_norms(H, Y, P, self.learning_rate_init)
+        return self._echo.step_norms(H, Y, P, self._fitted_params["learning_rate_init"])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -22,7 +22,16 @@ from ._itds import ITDSReadout, make_sparsity_mask
 from ._representations import from_summary, n_features, reverse_trials, trial_features
 from ._reservoir import Reservoir, spawn_streams
 from ._threads import single_blas_thread
-from ._validation import COMMON, RESERVOIR, check_bool, check_option, check_params
+from ._validation import (
+    COMMON,
+    RESERVOIR,
+    check_bool,
+    check_option,
+    check_params,
+    check_random_state_param,
+    check_unchanged_params,
+    fitted_params,
+)
 
 __all__ = ["InputScaler", "ReservoirMixin", "TrialEncoder", "readout_width", "run_sequence"]
 
@@ -31,7 +40,20 @@ _SEQ_CHUNK = 1024  # time steps whose input drive is computed together
 
 
 class ReservoirMixin:
-    """Parameter checks and reservoir/readout construction."""
+    """Parameter checks and reservoir/readout construction.
+
+    The parameters a model is built with are recorded in ``_fitted_params``
+    when it is built; prediction reads those (a parameter changed with
+    ``set_params`` takes effect at the next ``fit``) and ``partial_fit``
+    refuses to continue a model whose parameters were changed, except the
+    ones in ``_LIVE_PARAMS``, which only ``fit`` reads.
+    """
+
+    _LIVE_PARAMS = ("max_iter", "shuffle", "verbose", "random_state")
+
+    def _check_continued(self):
+        """Raise if a parameter of the fitted model was changed since its fit."""
+        check_unchanged_params(self, self._fitted_params, self._LIVE_PARAMS)
 
     def _check_reservoir_params(self, extra=None):
         specs = {**COMMON, **RESERVOIR, **(extra or {})}
@@ -40,6 +62,7 @@ class ReservoirMixin:
         check_params(self, specs)
         check_option(self.learning_rule, "learning_rule", _LEARNING_RULES)
         check_bool(self.feedback_split, "feedback_split")
+        check_random_state_param(self.random_state)
         check_dtype(self.dtype)
 
     def _build(self, n_inputs, n_outputs, n_feedback=0, n_readout=None):
@@ -49,6 +72,7 @@ class ReservoirMixin:
         the readout mask and the sample order. The readout reads ``n_readout``
         inputs (default: the reservoir state and the bias, ``n_reservoir + 1``).
         """
+        self._fitted_params = fitted_params(self, self._LIVE_PARAMS)
         res_rng, mask_rng, order_rng = spawn_streams(self.random_state, 3)
         dtype = check_dtype(self.dtype)
         self.reservoir_ = Reservoir(
@@ -95,6 +119,9 @@ class ReservoirMixin:
 
 def check_dtype(dtype):
     """The numpy dtype named by ``dtype``; float32 and float64 only."""
+    if dtype is None:  # np.dtype(None) would silently be float64
+        raise TypeError("dtype=None is not supported; use np.float64 (default) or "
+                        "np.float32 (or their names).")
     try:
         dt = np.dtype(dtype)
     except TypeError:

@@ -158,6 +158,13 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
     outputs (before each update) of the last epoch, so it is calibrated on
     predictions the readout made before learning from each sample.
 
+    **Parameters after fitting.** Prediction (and :meth:`td_step_norms`)
+    uses the parameters the model was fitted with: a value changed with
+    ``set_params`` takes effect at the next :meth:`fit`, and
+    :meth:`partial_fit` refuses to continue a model whose parameters changed.
+    A call that is rejected or interrupted (``KeyboardInterrupt`` included)
+    leaves the model exactly as it was before the call.
+
     References
     ----------
     .. [1] Pilzak, Pennington & Thivierge, "Intrinsic stabilization of synaptic
@@ -253,21 +260,21 @@ of shape (n_steps_i, n_features)
         -------
         self : ITDSReservoirClassifier
         """
-        with unchanged_on_error(self):
+        with unchanged_on_error(self):  # also if interrupted: see the Notes
             self._check_params()
             trials, y = self._validate(X, y, reset=True)
             classes, y_index = check_classes(self, y, None)
-        order_rng = self._initialize(classes)
-        rows = self.encoder_.fit(trials)
-        last = None  # the last completed epoch's a-priori outputs and labels
-        for _ in range(self.max_iter):
-            order = order_rng.permutation(len(y)) if self.shuffle else np.arange(len(y))
-            z_apriori = self._epoch(rows, y_index, order)
-            if z_apriori is None:
-                break
-            last = z_apriori, y_index[order]
-        if last is not None:
-            self.temperature_ = _fit_temperature(*last)
+            order_rng = self._initialize(classes)
+            rows = self.encoder_.fit(trials)
+            last = None  # the last completed epoch's a-priori outputs and labels
+            for _ in range(self.max_iter):
+                order = order_rng.permutation(len(y)) if self.shuffle else np.arange(len(y))
+                z_apriori = self._epoch(rows, y_index, order)
+                if z_apriori is None:
+                    break
+                last = z_apriori, y_index[order]
+            if last is not None:
+                self.temperature_ = _fit_temperature(*last)
         return self
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike,
@@ -275,7 +282,11 @@ of shape (n_steps_i, n_features)
         """One online pass over ``(X, y)`` in the given order.
 
         The first call also learns the input and feature statistics (see
-        ``encoder_``) from its data, so it should be representative.
+        ``encoder_``) from its data, so it should be representative. Later
+        calls continue the fitted model with the parameters it was built
+        with: changing one of them (other than ``max_iter``, ``shuffle``,
+        ``verbose`` and ``random_state``, which only ``fit`` reads) raises
+        ``ValueError``.
 
         Parameters
         ----------
@@ -289,19 +300,21 @@ of shape (n_steps_i, n_features)
         self : ITDSReservoirClassifier
         """
         first = not hasattr(self, "classes_")
-        with unchanged_on_error(self):
+        with unchanged_on_error(self, deep=() if first else ("readout_",)):
             classes = partial_fit_classes(self, classes)
             self._check_params()
+            if not first:
+                self._check_continued()
             trials, y = self._validate(X, y, reset=first)
             classes, y_index = check_classes(self, y, classes)
-        if first:
-            self._initialize(classes)
-            rows = self.encoder_.fit(trials)
-        else:
-            rows = self.encoder_.transform(trials)
-        z_apriori = self._epoch(rows, y_index, np.arange(len(y_index)))
-        if z_apriori is not None:
-            self.temperature_ = _fit_temperature(z_apriori, y_index)
+            if first:
+                self._initialize(classes)
+                rows = self.encoder_.fit(trials)
+            else:
+                rows = self.encoder_.transform(trials)
+            z_apriori = self._epoch(rows, y_index, np.arange(len(y_index)))
+            if z_apriori is not None:
+                self.temperature_ = _fit_temperature(z_apriori, y_index)
         return self
 
     def _initialize(self, classes):

@@ -14,13 +14,16 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_dat
 from ._representations import REPRESENTATIONS
 from ._reservoir_base import (InputScaler, ReservoirMixin, TrialEncoder, readout_width,
                               run_sequence)
-from ._validation import (INT, REAL, check_bool, check_option, unchanged_on_error,
-                          validate_trials, warn_divergence)
+from ._validation import (INT, REAL, check_bool, check_not_ragged, check_numeric_y,
+                          check_option,
+                          unchanged_on_error, validate_trials, warn_divergence)
 
 __all__ = ["ITDSReservoirRegressor"]
 
 _MODES = ("samples", "sequential")
 _BLOCK = 1024  # readout updates between two divergence checks (samples mode)
+_ONE_SERIES = ("one series as a 2-D array of shape (n_steps, n_features), or (in "
+               "fit) a list of such numpy arrays, one per series")
 
 
 class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
@@ -188,6 +191,15 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
     ``R`` (bias as a constant column) and the standardized targets ``Y``, up
     to rounding.
 
+    **Parameters after fitting.** Prediction (and :meth:`td_step_norms`)
+    uses the parameters the model was fitted with (in ``mode="sequential"``
+    that includes ``output_feedback``, ``teacher_forcing`` and
+    ``input_to_readout``): a value changed with ``set_params`` takes effect
+    at the next :meth:`fit`, and :meth:`partial_fit` refuses to continue a
+    model whose parameters changed. A call that is rejected or interrupted
+    (``KeyboardInterrupt`` included) leaves the model exactly as it was
+    before the call.
+
     References
     ----------
     .. [1] Pilzak, Pennington & Thivierge, "Intrinsic stabilization of synaptic
@@ -308,14 +320,19 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         many = isinstance(X, (list, tuple)) and len(X) > 0 and all(
             hasattr(x, "ndim") and x.ndim == 2 for x in X)
         if not many:
+            check_not_ragged(X, _ONE_SERIES)
             X, y = validate_data(self, X, y, reset=reset, multi_output=True,
-                                 y_numeric=True, accept_sparse=("csr", "csc"))
+                                 y_numeric=True, accept_sparse=("csr", "csc"),
+                                 dtype=FLOAT_DTYPES)
+            y = check_numeric_y(self, y)
             return [(X, y)], y
         if not isinstance(y, (list, tuple)) or len(y) != len(X):
             raise ValueError("When X is a list of series, y must be a list of "
                              "targets of the same length.")
         pairs = [validate_data(self, x, t, reset=reset and i == 0, multi_output=True,
-                               y_numeric=True) for i, (x, t) in enumerate(zip(X, y))]
+                               y_numeric=True, dtype=FLOAT_DTYPES)
+                 for i, (x, t) in enumerate(zip(X, y))]
+        pairs = [(x, check_numeric_y(self, t)) for x, t in pairs]
         return pairs, pairs[0][1]
 
     def _targets(self, y, reset):
@@ -358,15 +375,14 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         -------
         self : ITDSReservoirRegressor
         """
-        with unchanged_on_error(self):
+        with unchanged_on_error(self):  # also if interrupted: see the Notes
             self._check_params()
             data, y_all = self._validate(X, y, reset=True)
             if self._sequential:
                 self._check_series(data)
-        if self._sequential:
-            self._fit_sequential(data)
-        else:
-            self._fit_samples(data, y_all)
+                self._fit_sequential(data)
+            else:
+                self._fit_samples(data, y_all)
         return self
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike) -> ITDSReservoirRegressor:
@@ -376,7 +392,10 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         learns the input, feature and target statistics from its data).
         ``mode="sequential"``: the steps that follow the last call, continuing
         from the stored state (the first call starts from the zero state and
-        applies ``washout``).
+        applies ``washout``). Later calls continue the fitted model with the
+        parameters it was built with: changing one of them (other than
+        ``max_iter``, ``shuffle``, ``verbose`` and ``random_state``, which only
+        ``fit`` reads) raises ``ValueError``.
 
         Parameters
         ----------
@@ -388,11 +407,13 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         self : ITDSReservoirRegressor
         """
         first = not hasattr(self, "readout_")
-        with unchanged_on_error(self):
+        with unchanged_on_error(self, deep=() if first else ("readout_",)):
             self._check_params()
             if not first and self._sequential != hasattr(self, "state_"):
                 raise ValueError("mode was changed after the first partial_fit call; "
                                  "call fit to start again in the new mode.")
+            if not first:
+                self._check_continued()
             data, y_all = self._validate(X, y, reset=first)
             if self._sequential:
                 if len(data) != 1:
@@ -401,17 +422,18 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
                 if first:
                     self._check_series(data)
             Y = self._targets(y_all, reset=first)
-        if not self._sequential:
+            if not self._sequential:
+                if first:
+                    rows = self._initialize_samples(data, Y)
+                else:
+                    rows = self.encoder_.transform(data)
+                self._samples_pass(rows, self.target_scaler_.transform(Y), None)
+                return self
             if first:
-                rows = self._initialize_samples(data, Y)
-            else:
-                rows = self.encoder_.transform(data)
-            self._samples_pass(rows, self.target_scaler_.transform(Y), None)
-            return self
-        if first:
-            self._initialize_sequential(data)
-        (Xs, _), = data
-        self._sequential_pass([(Xs, self.target_scaler_.transform(Y))], restart=first)
+                self._initialize_sequential(data)
+            (Xs, _), = data
+            self._sequential_pass([(Xs, self.target_scaler_.transform(Y))],
+                                  restart=first)
         return self
 
     # -- mode="samples" --------------------------------------------------------------
@@ -490,10 +512,12 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         return X if self.input_scaler_ is None else self.input_scaler_.transform(X)
 
     def _run(self, X, Y, x, y_prev, skip=0, states=None):
+        built = self._fitted_params  # not set_params after fit: see the Notes
         return run_sequence(self.reservoir_, self.readout_, self._scaled(X), Y, x,
-                            y_prev, skip=skip, every=self.update_every,
-                            feedback=self.output_feedback, forced=self.teacher_forcing,
-                            input_to_readout=self.input_to_readout, states=states)
+                            y_prev, skip=skip, every=built["update_every"],
+                            feedback=built["output_feedback"],
+                            forced=built["teacher_forcing"],
+                            input_to_readout=built["input_to_readout"], states=states)
 
     def _sequential_pass(self, pairs, restart):
         """One pass over the (X, standardized Y) series; False when it diverged."""
@@ -527,7 +551,9 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
     def _outputs(self, X, keep_rows=False):
         """Standardized outputs for ``X``, and its readout rows when asked."""
         if self._fitted_sequential:
-            X = validate_data(self, X, reset=False, accept_sparse=("csr", "csc"))
+            check_not_ragged(X, _ONE_SERIES)
+            X = validate_data(self, X, reset=False, accept_sparse=("csr", "csc"),
+                              dtype=FLOAT_DTYPES)
             R = (np.empty((X.shape[0], self.readout_.W.shape[0]),
                           dtype=self.readout_.W.dtype) if keep_rows else None)
             Z, _, _ = self._run(X, None, self.state_, self.last_output_, states=R)

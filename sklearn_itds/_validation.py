@@ -5,6 +5,7 @@ Built on the public :func:`sklearn.utils.check_scalar`, which raises
 allowed range.
 """
 
+import copy
 import numbers
 import warnings
 from contextlib import contextmanager
@@ -21,8 +22,14 @@ __all__ = [
     "Trials",
     "check_bool",
     "check_classes",
+    "check_labels",
+    "check_numeric_y",
     "check_option",
     "check_params",
+    "check_not_ragged",
+    "check_random_state_param",
+    "check_unchanged_params",
+    "fitted_params",
     "partial_fit_classes",
     "unchanged_on_error",
     "validate_trials",
@@ -53,14 +60,119 @@ RESERVOIR = {
 }
 
 
-def check_params(estimator, specs):
-    """Check each ``name: (type, min, max, boundaries)`` in ``specs``."""
+def check_params(estimator, specs, allow_inf=()):
+    """Check each ``name: (type, min, max, boundaries)`` in ``specs``.
+
+    On top of :func:`sklearn.utils.check_scalar`: NaN is rejected for every
+    real parameter (``check_scalar`` lets it through, since every comparison
+    with NaN is False), and so is an infinite value unless the parameter is
+    named in ``allow_inf`` (none is today: no parameter gives infinity a
+    meaning).
+    """
     for name, (kind, lo, hi, bounds) in specs.items():
         value = getattr(estimator, name)
         if kind is INT and name != "verbose" and isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be an int, got {value!r}.")
+        if isinstance(value, REAL) and not isinstance(value, INT) and np.isnan(value):
+            raise ValueError(f"{name}={value!r} is not a number (NaN); pass a finite "
+                             f"{_range_text(lo, hi, bounds)}.")
         check_scalar(value, name, kind, min_val=lo, max_val=hi,
                      include_boundaries=bounds)
+        if isinstance(value, REAL) and not isinstance(value, INT) and \
+                np.isinf(value) and name not in allow_inf:
+            raise ValueError(f"{name}={value!r} is infinite; pass a finite "
+                             f"{_range_text(lo, hi, bounds)}.")
+
+
+def _range_text(lo, hi, bounds):
+    """``number >= 0``, ``number in (0, 1]``, ...: the allowed range in words."""
+    left = bounds in ("left", "both")
+    right = bounds in ("right", "both")
+    if lo is not None and hi is not None:
+        return f"number in {'[' if left else '('}{lo}, {hi}{']' if right else ')'}"
+    if lo is not None:
+        return f"number {'>=' if left else '>'} {lo}"
+    if hi is not None:
+        return f"number {'<=' if right else '<'} {hi}"
+    return "number"
+
+
+def check_random_state_param(value, name="random_state"):
+    """Raise unless ``value`` can seed :func:`sklearn.utils.check_random_state`.
+
+    Accepted: None, an int in ``[0, 2**32 - 1]`` or a ``numpy.random.RandomState``
+    (numpy's own error for other seeds does not name the parameter).
+    """
+    if value is None or isinstance(value, np.random.RandomState):
+        return
+    if isinstance(value, INT) and not isinstance(value, (bool, np.bool_)):
+        if 0 <= value <= 2**32 - 1:
+            return
+        raise ValueError(f"{name}={value!r} is out of range; use an int in "
+                         f"[0, 2**32 - 1], a numpy.random.RandomState or None.")
+    raise TypeError(f"{name} must be None, an int in [0, 2**32 - 1] or a "
+                    f"numpy.random.RandomState, got {value!r}.")
+
+
+def _same_value(name, a, b):
+    if name == "dtype":
+        try:
+            return np.dtype(a) == np.dtype(b)
+        except TypeError:
+            return False
+    if isinstance(a, (list, tuple, np.ndarray)) or isinstance(b, (list, tuple, np.ndarray)):
+        return np.array_equal(np.atleast_1d(np.asarray(a, dtype=object)),
+                              np.atleast_1d(np.asarray(b, dtype=object)))
+    try:
+        flags = (isinstance(a, (bool, np.bool_)), isinstance(b, (bool, np.bool_)))
+        return flags[0] == flags[1] and bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_unchanged_params(estimator, fitted, live=()):
+    """Raise if a parameter the fitted model was built with has been changed.
+
+    ``fitted`` is the ``get_params(deep=False)`` of the fit that built the
+    model; ``live`` names the parameters that may change between calls
+    (read afresh by every call, e.g. ``max_iter``). Used by ``partial_fit``
+    (and a warm-started ``fit``), which continue the fitted model.
+    """
+    current = estimator.get_params(deep=False)
+    for name, old in fitted.items():
+        if name in live:
+            continue
+        new = current[name]
+        if not _same_value(name, old, new):
+            raise ValueError(
+                f"{name} was changed from {old!r} to {new!r} after the model was "
+                f"fitted, but it is part of the fitted model, which this call "
+                f"continues. Set it back to {old!r}, or call fit (without "
+                f"warm_start) to start again with the new value.")
+
+
+def fitted_params(estimator, live=()):
+    """The parameters a fitted model is built with (all but ``live``)."""
+    return {k: v for k, v in estimator.get_params(deep=False).items() if k not in live}
+
+
+def check_numeric_y(estimator, y):
+    """A regression target as floats, rejecting NaN and inf like scikit-learn.
+
+    ``validate_data(..., y_numeric=True)`` converts an object array to float
+    *after* its finiteness check, so a ``None`` in an object array became NaN
+    silently; this checks the converted values.
+    """
+    return check_array(y, ensure_2d=False, dtype=FLOAT_DTYPES, input_name="y",
+                       estimator=estimator)
+
+
+def check_labels(estimator, X, y):
+    """``y`` as a 1-D array of one label per row of ``X`` (for diagnostics)."""
+    y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y",
+                                 estimator=estimator), warn=False)
+    check_consistent_length(X, y)
+    return y
 
 
 def check_option(value, name, options):
@@ -89,20 +201,67 @@ def warn_divergence(estimator, epoch, hint):
 
 
 @contextmanager
-def unchanged_on_error(estimator):
-    """Restore the estimator's attributes if the block raises.
+def unchanged_on_error(estimator, deep=(), grow=()):
+    """Restore the estimator's attributes if the block raises or is interrupted.
 
-    Used around input validation, which may set ``n_features_in_`` before a
-    later check rejects the call: a rejected call must leave a fitted model
-    exactly as it was.
+    Wraps a whole ``fit`` / ``partial_fit``: validation (which may set
+    ``n_features_in_`` before a later check rejects the call), building and
+    learning. On any exception, ``KeyboardInterrupt`` included, the
+    attributes are put back as they were and the exception propagates: a
+    rejected or interrupted call leaves a fitted model exactly as it was (an
+    unfitted one unfitted).
+
+    The attributes are saved by reference, which is enough for a call that
+    builds new objects (a ``fit``). ``deep`` names the attributes a call
+    changes in place (a ``partial_fit``'s readout or weights): an object with
+    ``checkpoint()`` / ``rollback(token)`` methods (the readout, the
+    diagnostics) is saved by them, others are deep-copied. ``grow`` names
+    lists the call only appends to (``loss_curve_``), restored by truncation,
+    so that saving costs nothing however long they get. A
+    ``numpy.random.RandomState`` held by the estimator (``random_state``, or
+    a stream derived from it) keeps its identity and gets its state back.
     """
     saved = estimator.__dict__.copy()
+    rngs = {id(v): (v, v.get_state()) for v in saved.values()
+            if isinstance(v, np.random.RandomState)}
+    memo = {key: rng for key, (rng, _) in rngs.items()}  # shared, not copied
+    present = [name for name in deep if name in saved]
+    tokens = {name: saved[name].checkpoint() for name in present
+              if hasattr(saved[name], "checkpoint")}
+    copies = copy.deepcopy({name: saved[name] for name in present
+                            if name not in tokens}, memo)
+    lengths = {name: len(saved[name]) for name in grow if name in saved}
     try:
         yield
-    except Exception:
+    except BaseException:
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
+        estimator.__dict__.update(copies)
+        for name, token in tokens.items():
+            saved[name].rollback(token)
+        for name, n in lengths.items():
+            del saved[name][n:]
+        for rng, state in rngs.values():
+            rng.set_state(state)
         raise
+
+
+def check_not_ragged(X, expected="a 2-D array of shape (n_samples, n_features)"):
+    """Raise a clear ``ValueError`` for a nested list numpy cannot make an array of.
+
+    (numpy's own message, "inhomogeneous shape after 2 dimensions", does not
+    say what to pass instead.)
+    """
+    if not isinstance(X, (list, tuple)) or not len(X):
+        return
+    try:
+        np.asarray(X)
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc):
+            raise
+        raise ValueError(f"X is a nested list whose rows have different lengths (or a "
+                         f"list of sequences of different shapes); pass {expected}."
+                         ) from None
 
 
 class Trials(NamedTuple):
@@ -196,13 +355,16 @@ def validate_trials(estimator, X, y="no_validation", *, reset, y_numeric=False):
         raise ValueError("X looks like a list of sequences of different shapes; pass "
                          "a list of 2-D arrays, each of shape (n_steps_i, n_features).")
     if not _is_3d(X):
+        check_not_ragged(X, "a 2-D array (n_samples, n_features), a 3-D array "
+                            "(n_samples, n_steps, n_features) or a list of 2-D arrays "
+                            "(n_steps_i, n_features)")
         if isinstance(y, str) and y == "no_validation":
             return Trials(validate_data(estimator, X, reset=reset,
                                         accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES))
         X, y = validate_data(estimator, X, y, reset=reset, accept_sparse=("csr", "csc"),
                              dtype=FLOAT_DTYPES, multi_output=y_numeric,
                              y_numeric=y_numeric)
-        return Trials(X), y
+        return Trials(X), check_numeric_y(estimator, y) if y_numeric else y
     X = check_array(X, allow_nd=True, dtype=FLOAT_DTYPES,
                     input_name="X", estimator=estimator)
     n, T, F = X.shape

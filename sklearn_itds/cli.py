@@ -252,6 +252,7 @@ def _parser():
     cmp.add_argument("--scheduler", metavar="ADDRESS",
                      help="dask.distributed scheduler to run the fits on (workers need "
                           "sklearn-itds installed)")
+    parser.compare_parser = cmp  # its own usage line for argument errors
     return parser
 
 
@@ -281,6 +282,31 @@ def _check_args(parser, args):
     if args.noise and args.task and args.task != "all" and load_task(
             args.task, random_state=0).kind not in CLASSIFICATION_KINDS:
         parser.error(f"--noise applies to classification tasks; {args.task!r} is not one")
+    if args.scheduler is not None and not args.scheduler.strip():
+        parser.error("--scheduler needs an address, e.g. tcp://127.0.0.1:8786")
+    if args.plot is not None:
+        _check_plot_path(parser, args.plot)
+
+
+def _check_plot_path(parser, path):
+    """Before the comparison runs: the figure's folder exists, its format is known."""
+    from pathlib import Path
+
+    p = Path(path)
+    if not str(path).strip() or p.is_dir():
+        parser.error(f"--plot needs a file name, got {path!r}")
+    if not p.parent.is_dir():
+        parser.error(f"--plot {path}: the folder {str(p.parent)!r} does not exist; "
+                     f"create it first")
+    suffix = p.suffix.lower().lstrip(".")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        return  # main() reports the missing matplotlib
+    formats = FigureCanvasBase.get_supported_filetypes()  # what savefig writes
+    if suffix and suffix not in formats:
+        parser.error(f"--plot {path}: unknown figure format {suffix!r}; use one of "
+                     f"{', '.join(sorted(formats))} (no suffix: PNG)")
 
 
 def _run(args, n_jobs):
@@ -347,7 +373,7 @@ def main(argv=None):
     if args.command is None:  # no sub-command: say what there is
         parser.print_help()
         return 0
-    _check_args(parser, args)
+    _check_args(parser.compare_parser, args)
     if args.plot:
         try:
             import matplotlib  # noqa: F401

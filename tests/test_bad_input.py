@@ -61,6 +61,12 @@ def _with(X, i, j, value):
     return X
 
 
+def _with_none(y, i):
+    y = np.array(y, dtype=object)
+    y[i] = None
+    return y
+
+
 def _with_y(y, i, value):
     y = np.array(y, dtype=float)
     y[i] = value
@@ -148,6 +154,56 @@ CASES = [
     ("unknown_mode", ("res_reg",), True,
      lambda e, X, y: e.set_params(mode="online").fit(X, y), ValueError,
      "mode='online' is not valid"),
+    # Issue 12: NaN written as None in an object array (validate_data converts
+    # it to NaN only after its finiteness check), as scikit-learn's Ridge says.
+    ("nan_in_y_written_as_None", ("res_reg",), False,
+     lambda e, X, y: e.fit(X, _with_none(y, 3)), ValueError, "Input y contains NaN"),
+    ("nan_in_y_written_as_None_sequential", ("res_reg",), False,
+     lambda e, X, y: e.set_params(mode="sequential").fit(X, _with_none(y, 3)),
+     ValueError, "Input y contains NaN"),
+    ("nan_in_y_written_as_None_partial_fit", ("res_reg",), True,
+     lambda e, X, y: e.partial_fit(X, _with_none(y, 3)), ValueError,
+     "Input y contains NaN"),
+    # Issue 12: a list of series at partial_fit is refused (it used to restart
+    # each series on the first call but chain them on later calls).
+    ("partial_fit_list_of_series", ("res_reg",), False,
+     lambda e, X, y: e.set_params(mode="sequential").partial_fit(
+         [X[:10], X[10:]], [y[:10], y[10:]]), ValueError, "partial_fit takes one series"),
+    # Issue 12: errors that came from inside numpy.
+    ("ragged_nested_list", ALL, False,
+     lambda e, X, y: e.fit([[1.0, 2.0], [3.0]], [0, 1]), ValueError,
+     "nested list whose rows have different lengths"),
+    ("ragged_nested_list_sequential", ("res_reg",), False,
+     lambda e, X, y: e.set_params(mode="sequential").fit(
+         [[[1.0, 2.0], [3.0, 4.0]], [[1.0, 2.0], [3.0]]], [0, 1]), ValueError,
+     "nested list whose rows have different lengths"),
+    ("ragged_nested_list_predict", ("mlp",), True,
+     lambda e, X, y: e.predict([[1.0, 2.0, 3.0], [3.0]]), ValueError,
+     "nested list whose rows have different lengths"),
+    ("td_step_norms_short_y", ALL, True, lambda e, X, y: e.td_step_norms(X, y[:-1]),
+     ValueError, "inconsistent numbers of samples"),
+    ("td_step_norms_2d_y", CLASSIFIERS, True,
+     lambda e, X, y: e.td_step_norms(X, np.c_[y, y]), ValueError, "y should be a 1d array"),
+    ("input_gradient_short_y", ("mlp",), True,
+     lambda e, X, y: e.input_gradient(X, y[:-1]), ValueError,
+     "inconsistent numbers of samples"),
+    ("input_gradient_2d_y", ("mlp",), True,
+     lambda e, X, y: e.input_gradient(X, np.c_[y, y]), ValueError,
+     "y should be a 1d array"),
+    # Issue 12: partial_fit continues the fitted model and refuses changed parameters.
+    ("partial_fit_after_changed_parameter", RESERVOIRS, True,
+     lambda e, X, y: _partial_fit(e.set_params(n_reservoir=7), X, y), ValueError,
+     "n_reservoir was changed from 12 to 7 after the model was fitted"),
+    ("partial_fit_after_changed_output_feedback", ("res_reg",), False,
+     lambda e, X, y: e.set_params(mode="sequential").fit(X, y).set_params(
+         output_feedback=True).partial_fit(X, y), ValueError,
+     "output_feedback was changed from False to True"),
+    ("partial_fit_after_changed_activation", ("mlp",), True,
+     lambda e, X, y: e.set_params(activation="tanh").partial_fit(X, y), ValueError,
+     "activation was changed from 'relu' to 'tanh'"),
+    ("warm_start_after_changed_layers", ("mlp",), True,
+     lambda e, X, y: e.set_params(warm_start=True, hidden_layer_sizes=(4,)).fit(X, y),
+     ValueError, r"hidden_layer_sizes was changed from \(6,\) to \(4,\)"),
 ]
 
 # -- out-of-range parameters: (id, estimators, params, exception, match) ----------
@@ -189,6 +245,44 @@ PARAMS = [
      "activation='softplus' is not valid"),
     ("learning_rate_init_zero", ("mlp",), {"learning_rate_init": 0.0}, ValueError,
      "learning_rate_init == 0.0, must be > 0"),
+    # Issue 12: NaN everywhere, inf where it has no meaning (nowhere), seeds, dtype.
+    ("td_gain_nan", ALL, {"td_gain": float("nan")}, ValueError, 'td_gain=nan is not a number \\(NaN\\)'),
+    ("td_timescale_nan", ALL, {"td_timescale": float("nan")}, ValueError, 'td_timescale=nan is not a number \\(NaN\\)'),
+    ("readout_sparsity_nan", ALL, {"readout_sparsity": float("nan")}, ValueError, 'readout_sparsity=nan is not a number \\(NaN\\)'),
+    ("td_gain_inf", ALL, {"td_gain": float("inf")}, ValueError, 'td_gain=inf is infinite'),
+    ("td_timescale_inf", ALL, {"td_timescale": float("inf")}, ValueError, 'td_timescale=inf is infinite'),
+    ("spectral_radius_nan", RESERVOIRS, {"spectral_radius": float("nan")}, ValueError, 'spectral_radius=nan is not a number \\(NaN\\)'),
+    ("density_nan", RESERVOIRS, {"density": float("nan")}, ValueError, 'density=nan is not a number \\(NaN\\)'),
+    ("leak_rate_nan", RESERVOIRS, {"leak_rate": float("nan")}, ValueError, 'leak_rate=nan is not a number \\(NaN\\)'),
+    ("input_scaling_nan", RESERVOIRS, {"input_scaling": float("nan")}, ValueError, 'input_scaling=nan is not a number \\(NaN\\)'),
+    ("bias_scaling_nan", RESERVOIRS, {"bias_scaling": float("nan")}, ValueError, 'bias_scaling=nan is not a number \\(NaN\\)'),
+    ("learning_rate_nan", RESERVOIRS, {"learning_rate": float("nan")}, ValueError, 'learning_rate=nan is not a number \\(NaN\\)'),
+    ("rls_alpha_nan", RESERVOIRS, {"rls_alpha": float("nan")}, ValueError, 'rls_alpha=nan is not a number \\(NaN\\)'),
+    ("spectral_radius_inf", RESERVOIRS, {"spectral_radius": float("inf")}, ValueError, 'spectral_radius=inf is infinite'),
+    ("input_scaling_inf", RESERVOIRS, {"input_scaling": float("inf")}, ValueError, 'input_scaling=inf is infinite'),
+    ("bias_scaling_inf", RESERVOIRS, {"bias_scaling": float("inf")}, ValueError, 'bias_scaling=inf is infinite'),
+    ("learning_rate_inf", RESERVOIRS, {"learning_rate": float("inf")}, ValueError, 'learning_rate=inf is infinite'),
+    ("rls_alpha_inf", RESERVOIRS, {"rls_alpha": float("inf")}, ValueError, 'rls_alpha=inf is infinite'),
+    ("input_scaling_neg_inf", RESERVOIRS, {"input_scaling": -float("inf")}, ValueError, 'input_scaling == -inf, must be >= 0'),
+    ("density_inf", RESERVOIRS, {"density": float("inf")}, ValueError, 'density == inf, must be <= 1'),
+    ("feedback_scaling_nan", ("res_reg",), {"feedback_scaling": float("nan")}, ValueError, 'feedback_scaling=nan is not a number \\(NaN\\)'),
+    ("feedback_scaling_inf", ("res_reg",), {"feedback_scaling": float("inf")}, ValueError, 'feedback_scaling=inf is infinite'),
+    ("alpha_nan", ("mlp",), {"alpha": float("nan")}, ValueError, 'alpha=nan is not a number \\(NaN\\)'),
+    ("learning_rate_init_nan", ("mlp",), {"learning_rate_init": float("nan")}, ValueError, 'learning_rate_init=nan is not a number \\(NaN\\)'),
+    ("beta_1_nan", ("mlp",), {"beta_1": float("nan")}, ValueError, 'beta_1=nan is not a number \\(NaN\\)'),
+    ("beta_2_nan", ("mlp",), {"beta_2": float("nan")}, ValueError, 'beta_2=nan is not a number \\(NaN\\)'),
+    ("epsilon_nan", ("mlp",), {"epsilon": float("nan")}, ValueError, 'epsilon=nan is not a number \\(NaN\\)'),
+    ("tol_nan", ("mlp",), {"tol": float("nan")}, ValueError, 'tol=nan is not a number \\(NaN\\)'),
+    ("momentum_nan", ("mlp",), {"momentum": float("nan")}, ValueError, 'momentum=nan is not a number \\(NaN\\)'),
+    ("validation_fraction_nan", ("mlp",), {"validation_fraction": float("nan")}, ValueError, 'validation_fraction=nan is not a number \\(NaN\\)'),
+    ("alpha_inf", ("mlp",), {"alpha": float("inf")}, ValueError, 'alpha=inf is infinite'),
+    ("learning_rate_init_inf", ("mlp",), {"learning_rate_init": float("inf")}, ValueError, 'learning_rate_init=inf is infinite'),
+    ("epsilon_inf", ("mlp",), {"epsilon": float("inf")}, ValueError, 'epsilon=inf is infinite'),
+    ("tol_inf", ("mlp",), {"tol": float("inf")}, ValueError, 'tol=inf is infinite'),
+    ("random_state_negative", ALL, {"random_state": -1}, ValueError, 'random_state=-1 is out of range; use an int in \\[0, 2\\*\\*32 - 1\\]'),
+    ("random_state_too_large", ALL, {"random_state": 2**32}, ValueError, 'random_state=4294967296 is out of range'),
+    ("random_state_not_a_seed", ALL, {"random_state": "seed"}, TypeError, 'random_state must be None, an int'),
+    ("dtype_none", RESERVOIRS, {"dtype": None}, TypeError, 'dtype=None is not supported'),
 ]
 
 
@@ -239,7 +333,8 @@ def _rejected_on_fitted():
     out = []
     for case in CASES:
         if case[0] in ("predict_before_fit", "wrong_n_features_fit_predict",
-                       "partial_fit_without_classes"):
+                       "partial_fit_without_classes",
+                       "partial_fit_after_changed_output_feedback"):
             continue  # not rejections on a fitted model (first-call-only, or refits)
         for name in case[1]:
             out.append(pytest.param(name, case[3], case[0], id=f"{case[0]}-{name}"))
@@ -356,3 +451,81 @@ def test_constant_target_is_valid_regression():
     assert np.isfinite(pred).all()
     # RLS from P0 = I / rls_alpha converges to the constant quickly.
     assert np.abs(pred[-5:] - 2.5).max() < 0.1
+
+
+# -- parameters changed after fit (issue 12) -------------------------------------------
+# Prediction and the diagnostics use the parameters the model was fitted with;
+# set_params takes effect at the next fit (and partial_fit refuses to continue,
+# see CASES). Before, n_steps=0 made decision_function return uninitialised
+# memory, and output_feedback=True made the sequential regressor fail in matmul.
+NAN = float("nan")
+CHANGED_AFTER_FIT = [
+    ("mlp", {}, {"activation": "tanh"}),
+    ("mlp", {}, {"learning_rate_init": 1.0, "td_gain": NAN}),
+    ("mlp", {}, {"hidden_layer_sizes": (3, 3), "solver": "sgd"}),
+    ("res_clf", {}, {"n_steps": 0}),
+    ("res_clf", {}, {"n_steps": 3, "representation": "last", "bidirectional": True}),
+    ("res_clf", {}, {"n_reservoir": 5, "input_to_readout": True, "scale_inputs": False}),
+    ("res_clf", {}, {"spectral_radius": NAN, "td_gain": NAN, "dtype": np.float32}),
+    ("res_reg", {}, {"n_steps": 0, "instance_norm": False}),
+    ("res_reg", {}, {"mode": "sequential", "input_to_readout": False}),
+    ("res_reg", {"mode": "sequential"}, {"output_feedback": True, "teacher_forcing": True}),
+    ("res_reg", {"mode": "sequential"}, {"input_to_readout": False, "update_every": 0}),
+    ("res_reg", {"mode": "sequential"}, {"mode": "samples", "n_reservoir": 3}),
+]
+
+
+def _diagnostics(est, X, y):
+    out = _outputs(est, X) + [est.td_step_norms(X, y)]
+    if hasattr(est, "decision_function"):
+        out.append(est.decision_function(X))
+    if hasattr(est, "input_gradient"):
+        out.append(est.input_gradient(X, y))
+    return [o.tobytes() for o in out]
+
+
+@pytest.mark.parametrize("name, fit_params, changed", CHANGED_AFTER_FIT,
+                         ids=lambda v: "-".join(v) if isinstance(v, dict) else str(v))
+def test_prediction_uses_fitted_parameters(name, fit_params, changed):
+    X, y = _data(name)
+    est = _fit(name, **fit_params)
+    before = _diagnostics(est, X, y)
+    est.set_params(**changed)
+    assert _diagnostics(est, X, y) == before
+    assert _diagnostics(est, X, y) == before  # deterministic: no stale memory
+    with pytest.raises(ALLOWED):  # continuing is refused (or the value rejected)
+        _partial_fit(est, X, y)
+    assert _diagnostics(est, X, y) == before
+
+
+def test_mlp_without_hidden_layers_takes_sparse_input():
+    """Issue 12: hidden_layer_sizes=() with CSR input failed inside einsum."""
+    X, y = _data("mlp")
+    X[np.abs(X) < 0.7] = 0.0
+    kw = dict(hidden_layer_sizes=(), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dense = ITDSMLPClassifier(**kw).fit(X, y)
+        sparse_ = ITDSMLPClassifier(**kw).fit(sparse.csr_matrix(X), y)
+    Xs = sparse.csr_matrix(X)
+    np.testing.assert_allclose(sparse_.predict_proba(Xs), dense.predict_proba(X),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sparse_.td_step_norms(Xs, y), dense.td_step_norms(X, y),
+                               rtol=1e-10)
+    np.testing.assert_allclose(sparse_.td_history_["weight_change"],
+                               dense.td_history_["weight_change"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("name, params", [("mlp", {}), ("res_clf", {}), ("res_reg", {}),
+                                          ("res_reg", {"mode": "sequential"})])
+def test_numeric_strings_like_floats(name, params):
+    """Issue 12: the sequential regressor rejected numeric-string ('<U') arrays
+    that the other estimators read as numbers; now all read them alike."""
+    X, y = _data(name)
+    Xs = np.round(X, 3).astype(str)
+    Xf = Xs.astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = FACTORIES[name](**params).fit(Xs, y)
+        b = FACTORIES[name](**params).fit(Xf, y)
+    assert _scores(a, Xs).tobytes() == _scores(b, Xf).tobytes()

@@ -94,6 +94,12 @@ def test_format_table_mean_and_std():
     (["compare", "--noise", "-0.1"], "--noise"),
     (["compare", "--seeds", "two"], "--seeds"),
     (["fly"], "invalid choice"),
+    # Issue 12: checked before the comparison runs, not after it.
+    (["compare", "--plot", "/nonexistent_dir_itds/fig.png"], "does not exist"),
+    (["compare", "--plot", "fig.xyz"], "unknown figure format 'xyz'"),
+    (["compare", "--plot", "."], "--plot needs a file name"),
+    (["compare", "--scheduler", ""], "--scheduler needs an address"),
+    (["compare", "--scheduler", "  "], "--scheduler needs an address"),
 ])
 def test_bad_arguments_are_argparse_errors(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -101,6 +107,8 @@ def test_bad_arguments_are_argparse_errors(argv, message, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "usage: sklearn-itds" in err
+    if argv[:1] == ["compare"]:  # the subcommand's usage, not the top-level one
+        assert "usage: sklearn-itds compare" in err
 
 
 def test_no_arguments_prints_the_help(capsys):
