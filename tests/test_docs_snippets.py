@@ -3,7 +3,7 @@
 The blocks of one file run in order in one fresh interpreter (a later block may
 use the names of an earlier one, as a reader pasting them would), as
 ``__main__``, with the Agg backend. A block that imports an optional package
-that is not installed (matplotlib, dask, pandas) is skipped, and so is every
+that is not installed (matplotlib, dask, pandas, sktime, skforecast) is skipped, and so is every
 later block of the file, which may depend on it.
 """
 
@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ["README.md", "docs/getting_started.rst", "docs/user_guide.rst"]
-OPTIONAL = {"matplotlib", "dask", "distributed", "pandas"}
+OPTIONAL = {"matplotlib", "dask", "distributed", "pandas", "sktime", "skforecast"}
 
 
 def code_blocks(path):
