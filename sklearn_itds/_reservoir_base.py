@@ -12,7 +12,10 @@ The estimators keep their constructor arguments untouched; everything built
 here goes into trailing-underscore attributes.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+from joblib import cpu_count
 from scipy import sparse
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import gen_batches
@@ -201,14 +204,37 @@ class TrialEncoder:
         width = U.shape[-1] if U.ndim == 3 else 0
         per_trial = T * width + 4 * self.reservoir.n_reservoir
         batch = int(np.clip(self._BUDGET // per_trial, 1, 1024))
+        threads = self._n_threads(n)
+        if threads > 1:  # at least one chunk per thread
+            batch = min(batch, -(-n // threads))
+        chunks = [order[c] for c in gen_batches(n, batch)]
+
+        def features(idx):
+            return idx, self._chunk_features(U[idx], None if lengths is None else lengths[idx])
+
+        if threads > 1:
+            # scipy's sparse products release the GIL: trials are independent,
+            # so chunks run in threads give the serial features bit for bit.
+            with single_blas_thread(), ThreadPoolExecutor(threads) as pool:
+                results = list(pool.map(features, chunks))
+        else:
+            results = map(features, chunks)
         out = None
-        for chunk in gen_batches(n, batch):
-            idx = order[chunk]
-            F = self._chunk_features(U[idx], None if lengths is None else lengths[idx])
+        for idx, F in results:
             if out is None:
                 out = np.empty((n, F.shape[1]), dtype=F.dtype)
             out[idx] = F
         return out
+
+    _MAX_THREADS = 4  # threads for the reservoir runs of a large batch of trials
+    _MIN_PER_THREAD = 32  # trials below which one thread does it all
+
+    def _n_threads(self, n):
+        """Threads for ``n`` trials: several only on the sparse-product path."""
+        if self.reservoir._sparse_W_T() is None or n < 2 * self._MIN_PER_THREAD:
+            return 1
+        return int(min(self._MAX_THREADS, cpu_count(only_physical_cores=False),
+                       n // self._MIN_PER_THREAD))
 
     def _chunk_features(self, U, lengths):
         if lengths is not None:

@@ -12,6 +12,7 @@ import copy
 
 import numpy as np
 import pytest
+from joblib import cpu_count
 from scipy import sparse
 from scipy.special import log_softmax
 from sklearn.datasets import load_digits, load_iris
@@ -195,6 +196,22 @@ def test_results_do_not_depend_on_the_state_budget(sequences, monkeypatch):
         fits[budget] = (clf.readout_.W.copy(), clf.predict_proba(X), clf.temperature_)
     for a, b in zip(*fits.values()):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_threaded_reservoir_runs_equal_the_serial_ones(monkeypatch):
+    """Chunks of trials run in threads give the serial features bit for bit."""
+    rng = np.random.RandomState(0)
+    X = [rng.standard_normal((rng.randint(5, 30), 2)) for _ in range(150)]
+    y = np.arange(150) % 3
+    fits = {}
+    for threads in (1, 3):
+        monkeypatch.setattr(_reservoir_classifier.TrialEncoder, "_MAX_THREADS", threads)
+        monkeypatch.setattr(_reservoir_classifier.TrialEncoder, "_MIN_PER_THREAD", 16)
+        clf = _clf(n_reservoir=40, density=0.1).fit(X, y)
+        assert clf.encoder_._n_threads(150) == (1 if threads == 1 else
+                                                 min(3, cpu_count()))
+        fits[threads] = clf.encoder_.transform(clf._validate(X))
+    np.testing.assert_array_equal(fits[1], fits[3])
 
 
 def test_repeated_rows_as_sequences_equal_static_input(iris):
