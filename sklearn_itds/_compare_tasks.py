@@ -247,6 +247,12 @@ def run_task(task_name, seeds=3, quick=False, n_jobs=1, noise=0.0, progress=None
     else:
         jobs = (delayed(_series_unit)(task_name, name, model, seed, options)
                 for seed in range(seeds) for name, model in models.items())
+    return run_parallel(jobs, n_jobs, progress)
+
+
+def run_parallel(jobs, n_jobs, progress=None):
+    """``joblib.Parallel`` over ``jobs``, calling ``progress(record)`` as each
+    result arrives (in order); returns the list of records."""
     if progress is None:
         return Parallel(n_jobs=n_jobs)(jobs)
     records = []

@@ -25,7 +25,7 @@ import time
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -64,18 +64,6 @@ def progress_printer(total, stream=None):
               f"({record['fit_time']:.1f} s)", file=stream or sys.stderr, flush=True)
 
     return report
-
-
-def run_parallel(jobs, n_jobs, progress=None):
-    """``joblib.Parallel`` over ``jobs``, calling ``progress(record)`` as each
-    result arrives (in order); returns the list of records."""
-    if progress is None:
-        return Parallel(n_jobs=n_jobs)(jobs)
-    records = []
-    for record in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
-        progress(record)
-        records.append(record)
-    return records
 
 
 def default_models(quick=False):
@@ -122,6 +110,8 @@ def compare(seeds=3, noise=0.3, n_jobs=1, quick=False, progress=None):
     models = default_models(quick)
     tasks = [(name, model, seed, noise) for seed in range(seeds)
              for name, model in models.items()]
+    from ._compare_tasks import run_parallel
+
     return run_parallel((delayed(_fit_score)(*task) for task in tasks), n_jobs, progress)
 
 
