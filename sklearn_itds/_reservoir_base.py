@@ -34,12 +34,14 @@ from ._validation import (
     check_random_state_param,
     check_unchanged_params,
     fitted_params,
+    warn_divergence,
 )
 
 __all__ = ["InputScaler", "ReservoirMixin", "TrialEncoder", "readout_width", "run_sequence"]
 
 _LEARNING_RULES = ("lms", "rls")
 _SEQ_CHUNK = 1024  # time steps whose input drive is computed together
+_PASS_BLOCK = 1024  # readout updates between two divergence checks (trial passes)
 
 
 class ReservoirMixin:
@@ -108,6 +110,29 @@ class ReservoirMixin:
     def _rls_alpha(self):
         """The RLS prior to use (an estimator may resolve an "auto" default)."""
         return self.rls_alpha
+
+    def _trial_pass(self, rows, targets, order):
+        """One pass of readout updates over ``rows[order]``.
+
+        The updates run in blocks of ``_PASS_BLOCK`` rows with a divergence
+        check after each; a diverged pass is undone (the readout goes back to
+        its state at the start of the pass) and warned about. Returns the
+        a-priori outputs in ``order``, or None when the pass diverged.
+        """
+        readout = self.readout_
+        snapshot = readout.snapshot()
+        Z = np.empty((len(order), targets.shape[1]))
+        for block in gen_batches(len(order), _PASS_BLOCK):
+            idx = order[block]
+            Z[block] = readout.partial_fit(rows[idx], targets[idx])
+            if readout.diverged():
+                readout.restore(snapshot)
+                warn_divergence(self, self.n_iter_, "Lower learning_rate or td_gain, "
+                                "or raise rls_alpha.")
+                return None
+        self._end_epoch(self.n_iter_ + 1)
+        self.n_iter_ += 1
+        return Z
 
     def _end_epoch(self, epoch):
         """Close the epoch's diagnostics and print progress when verbose."""

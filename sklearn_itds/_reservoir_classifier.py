@@ -7,7 +7,6 @@ from numpy.typing import ArrayLike, DTypeLike
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from ._representations import REPRESENTATIONS
@@ -20,12 +19,10 @@ from ._validation import (
     partial_fit_classes,
     unchanged_on_error,
     validate_trials,
-    warn_divergence,
 )
 
 __all__ = ["ITDSReservoirClassifier"]
 
-_BLOCK = 1024  # readout updates between two divergence checks
 
 
 class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
@@ -333,21 +330,8 @@ of shape (n_steps_i, n_features)
 
     def _epoch(self, rows, y_index, order):
         """One pass in ``order``; the a-priori outputs, or None if it diverged."""
-        readout = self.readout_
         targets = np.eye(self.classes_.size, dtype=rows.dtype)[y_index]
-        snapshot = readout.snapshot()
-        z_apriori = np.empty((len(order), self.classes_.size))
-        for block in gen_batches(len(order), _BLOCK):
-            idx = order[block]
-            z_apriori[block] = readout.partial_fit(rows[idx], targets[idx])
-            if readout.diverged():
-                readout.restore(snapshot)
-                warn_divergence(self, self.n_iter_, "Lower learning_rate or "
-                                "td_gain, or raise rls_alpha.")
-                return None
-        self._end_epoch(self.n_iter_ + 1)
-        self.n_iter_ += 1
-        return z_apriori
+        return self._trial_pass(rows, targets, order)
 
     # -- prediction ------------------------------------------------------------------
     def _rows(self, X):

@@ -7,7 +7,6 @@ from scipy import sparse
 from numpy.typing import ArrayLike, DTypeLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import gen_batches
 from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
@@ -21,7 +20,6 @@ from ._validation import (INT, REAL, check_bool, check_not_ragged, check_numeric
 __all__ = ["ITDSReservoirRegressor"]
 
 _MODES = ("samples", "sequential")
-_BLOCK = 1024  # readout updates between two divergence checks (samples mode)
 _ONE_SERIES = ("one series as a 2-D array of shape (n_steps, n_features), or (in "
                "fit) a list of such numpy arrays, one per series")
 
@@ -465,21 +463,9 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         return self.encoder_.fit(trials)
 
     def _samples_pass(self, rows, Y, order):
-        readout = self.readout_
+        """One pass; False when it diverged (see ``_trial_pass``)."""
         order = np.arange(len(Y)) if order is None else order
-        snapshot = readout.snapshot()
-        Y = Y.astype(rows.dtype, copy=False)
-        for block in gen_batches(len(order), _BLOCK):
-            idx = order[block]
-            readout.partial_fit(rows[idx], Y[idx])
-            if readout.diverged():
-                readout.restore(snapshot)
-                warn_divergence(self, self.n_iter_, "Lower learning_rate or td_gain, "
-                                "or raise rls_alpha.")
-                return False
-        self._end_epoch(self.n_iter_ + 1)
-        self.n_iter_ += 1
-        return True
+        return self._trial_pass(rows, Y.astype(rows.dtype, copy=False), order) is not None
 
     # -- mode="sequential" -----------------------------------------------------------
     def _fit_sequential(self, pairs):
