@@ -7,7 +7,6 @@ NotFittedError, never a numpy or linear-algebra internal error) and that the
 message names the problem. The cases are listed in ``docs/reliability.rst``.
 """
 
-import pickle
 import warnings
 
 import numpy as np
@@ -17,6 +16,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from sklearn_itds import ITDSMLPClassifier, ITDSReservoirClassifier, ITDSReservoirRegressor
+
+from _state import fingerprint, learned_state, outputs
 
 FACTORIES = {
     "mlp": lambda **kw: ITDSMLPClassifier(**{"hidden_layer_sizes": (6,), "max_iter": 3,
@@ -291,19 +292,6 @@ def _expand(cases):
             for case in cases for name in case[1]]
 
 
-def _learned_state(est):
-    """Pickled bytes of everything except the constructor parameters."""
-    params = est.get_params(deep=False)
-    return pickle.dumps({k: v for k, v in vars(est).items() if k not in params})
-
-
-def _outputs(est, X):
-    out = [est.predict(X)]
-    if hasattr(est, "predict_proba"):
-        out.append(est.predict_proba(X))
-    return out
-
-
 @pytest.mark.parametrize("name, case", _expand(CASES))
 def test_bad_input_raises_clear_error(name, case):
     _, _, needs_fitted, call, exc, match = case
@@ -354,14 +342,13 @@ def test_rejected_call_changes_nothing(name, call, info):
     X, y = _data(name)
     est = _fit(name)
     params = est.get_params(deep=False)
-    before_state = _learned_state(est)
-    before_out = _outputs(est, X)
+    before_state = learned_state(est)
+    before_out = fingerprint(outputs(est, X))
     with pytest.raises(ALLOWED):
         call(est, X, y)
     est.set_params(**params)  # undo set_params of the parameter cases
-    assert _learned_state(est) == before_state
-    for a, b in zip(before_out, _outputs(est, X)):
-        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    assert learned_state(est) == before_state
+    assert fingerprint(outputs(est, X)) == before_out
 
 
 # -- accepted inputs -------------------------------------------------------------------
@@ -476,12 +463,12 @@ CHANGED_AFTER_FIT = [
 
 
 def _diagnostics(est, X, y):
-    out = _outputs(est, X) + [est.td_step_norms(X, y)]
+    out = outputs(est, X) + [est.td_step_norms(X, y)]
     if hasattr(est, "decision_function"):
         out.append(est.decision_function(X))
     if hasattr(est, "input_gradient"):
         out.append(est.input_gradient(X, y))
-    return [o.tobytes() for o in out]
+    return fingerprint(out)
 
 
 @pytest.mark.parametrize("name, fit_params, changed", CHANGED_AFTER_FIT,

@@ -27,6 +27,8 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_itds import ITDSMLPClassifier, ITDSReservoirClassifier, ITDSReservoirRegressor
 from sklearn_itds import _itds, _optimizers
 
+from _state import fingerprint, learned_state, outputs
+
 ESTIMATORS = {
     "mlp_adam": ITDSMLPClassifier(hidden_layer_sizes=(6,), max_iter=4, batch_size=10,
                                   random_state=0),
@@ -56,16 +58,8 @@ def _data(name, n=40):
     return X, np.arange(n) % 3
 
 
-def _learned_state(est):
-    params = est.get_params(deep=False)
-    return pickle.dumps({k: v for k, v in vars(est).items() if k not in params})
-
-
 def _outputs(est, X):
-    out = [est.predict(X)]
-    if hasattr(est, "predict_proba"):
-        out.append(est.predict_proba(X))
-    return [o.tobytes() for o in out]
+    return fingerprint(outputs(est, X))
 
 
 def _partial_fit(est, X, y):
@@ -136,7 +130,7 @@ def test_interrupted_fit_on_fitted_model_keeps_previous_fit(monkeypatch, name, a
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
-    state, out = _learned_state(est), _outputs(est, X)
+    state, out = learned_state(est), _outputs(est, X)
     after = _nth(_calls(monkeypatch, name, lambda: clone(est).fit(X[::-1], y[::-1])), after)
     with monkeypatch.context() as m:
         hook = _interrupt(m, name, after)
@@ -144,7 +138,7 @@ def test_interrupted_fit_on_fitted_model_keeps_previous_fit(monkeypatch, name, a
             warnings.simplefilter("ignore")
             est.fit(X[::-1], y[::-1])  # other data: a refit would change everything
     assert hook.calls == after  # it really was interrupted, mid-fit
-    assert _learned_state(est) == state
+    assert learned_state(est) == state
     assert _outputs(est, X) == out
 
 
@@ -169,7 +163,7 @@ def test_interrupted_first_fit_leaves_model_unfitted(monkeypatch, name, after):
         warnings.simplefilter("ignore")
         est.fit(X, y)
         fresh = clone(ESTIMATORS[name]).fit(X, y)
-    assert _learned_state(est) == _learned_state(fresh)
+    assert learned_state(est) == learned_state(fresh)
 
 
 @pytest.mark.parametrize("after", AFTER)
@@ -182,7 +176,7 @@ def test_interrupted_partial_fit_keeps_previous_state_and_history(monkeypatch, n
         warnings.simplefilter("ignore")
         for model in (est, twin):
             _partial_fit(model, X[:20], y[:20])
-    state, out = _learned_state(est), _outputs(est, X)
+    state, out = learned_state(est), _outputs(est, X)
     after = _nth(_calls(monkeypatch, name,
                         lambda: _partial_fit(pickle.loads(pickle.dumps(est)), X[20:], y[20:])),
                  after)
@@ -192,7 +186,7 @@ def test_interrupted_partial_fit_keeps_previous_state_and_history(monkeypatch, n
             warnings.simplefilter("ignore")
             _partial_fit(est, X[20:], y[20:])
     assert hook.calls == after
-    assert _learned_state(est) == state
+    assert learned_state(est) == state
     assert _outputs(est, X) == out
     # The next call learns exactly what the twin (never interrupted) learns:
     # no buffered error of the interrupted call reaches its diagnostics.
@@ -200,7 +194,7 @@ def test_interrupted_partial_fit_keeps_previous_state_and_history(monkeypatch, n
         warnings.simplefilter("ignore")
         for model in (est, twin):
             _partial_fit(model, X[20:], y[20:])
-    assert _learned_state(est) == _learned_state(twin)
+    assert learned_state(est) == learned_state(twin)
     n_updates = est.td_history_["n_updates"]
     assert len(n_updates) == 2
     if not name.startswith("mlp"):  # one readout update per sample or step
@@ -229,7 +223,7 @@ def test_interrupted_fit_restores_a_random_state_instance(monkeypatch, name):
         warnings.simplefilter("ignore")
         est.fit(X, y)
         twin.fit(X, y)
-    assert _learned_state(est) == _learned_state(twin)
+    assert learned_state(est) == learned_state(twin)
 
 
 @pytest.mark.parametrize("name", ["mlp_adam", "res_clf_lms", "res_reg_samples"])
@@ -244,7 +238,7 @@ def test_warm_start_interrupted_keeps_previous_fit(monkeypatch, name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
-    state = _learned_state(est)
+    state = learned_state(est)
     probe = copy.deepcopy(est)  # counts the steps of the same call on a copy
     probe_call = probe.fit if name == "mlp_adam" else (
         lambda X, y: _partial_fit(probe, X, y))
@@ -254,20 +248,20 @@ def test_warm_start_interrupted_keeps_previous_fit(monkeypatch, name):
         with pytest.raises(KeyboardInterrupt), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             call(X, y)
-    assert _learned_state(est) == state
+    assert learned_state(est) == state
 
 
 def test_other_exceptions_restore_too(monkeypatch):
     """Not only interrupts: e.g. a MemoryError in the middle of a pass."""
     X, y = _data("res_reg_samples")
     est = clone(ESTIMATORS["res_reg_samples"]).fit(X, y)
-    state = _learned_state(est)
+    state = learned_state(est)
     with monkeypatch.context() as m:
         hook = _interrupt(m, "res_reg_samples", 1, exc=MemoryError)
         with pytest.raises(MemoryError):
             est.partial_fit(X, y)
     assert hook.calls == 1
-    assert _learned_state(est) == state
+    assert learned_state(est) == state
 
 
 @pytest.mark.parametrize("rule", ["lms", "rls"])
