@@ -313,10 +313,9 @@ class ITDSReadout:
     step leaves ``Wbar`` as it is) and each row's update is followed by
     ``Wbar += (W - Wbar) / td_timescale`` (:meth:`_follow`).
 
-    :meth:`partial_fit` with RLS (float64, no sign split, no mask, the learned
-    echo) makes the same updates ``block_size`` rows at a time
-    (``_rls_block``, exact up to rounding); ``block_size = 0`` gives the
-    per-row reference.
+    :meth:`partial_fit` with RLS (float64, no sign split, no mask) makes the
+    same updates ``block_size`` rows at a time (``_rls_block``, exact up to
+    rounding; for either echo); ``block_size = 0`` gives the per-row reference.
 
     Parameters
     ----------
@@ -505,10 +504,9 @@ class ITDSReadout:
         return zd, scale * np.sqrt(gain @ gain)
 
     def _blockable(self):
-        """True when ``_rls_block`` applies: RLS, float64, no split, no mask,
-        the learned echo (a weight-average echo takes the per-row updates)."""
+        """True when ``_rls_block`` applies: RLS, float64, no split, no mask."""
         return (self.rule == "rls" and not self.feedback_split and self.mask is None
-                and self.coef_pair.dtype == np.float64 and self.echo == "learned")
+                and self.coef_pair.dtype == np.float64)
 
     def _rls_block(self, R, Y, ZD, gain_norms):
         """The per-row RLS updates of the ``b`` rows of ``R``, done at once, exactly.
@@ -542,6 +540,11 @@ class ITDSReadout:
             return False
         Qt = lin.trsm(1.0, Lc, RP, lower=1, overwrite_b=1)  # Lc^{-1} R P = (Q D^-1/2)^T
         L_strict = np.tril(Lc, -1) / sd  # L - I
+        lin.syrk(-1.0, Qt, beta=1.0, c=self.P, trans=1, lower=1, overwrite_c=1)
+        gain_norms[...] = np.sqrt(np.einsum("ij,ij->i", Qt, Qt)) / sd
+        if self.echo == "weight_average":
+            self._average_block(R, Y, ZD, Qt, sd, L_strict)
+            return True
         zd0 = R @ self.coef_pair
         rhs = zd0 @ self.mix
         rhs[:, :K] += Y * self._target_scale
@@ -555,9 +558,55 @@ class ITDSReadout:
                              check_finite=False).reshape(b, 2 * K)
         ZD[...] = zd0 + L_strict @ E
         self.coef_pair += Qt.T @ (E / sd[:, None])
-        lin.syrk(-1.0, Qt, beta=1.0, c=self.P, trans=1, lower=1, overwrite_c=1)
-        gain_norms[...] = np.sqrt(np.einsum("ij,ij->i", Qt, Qt)) / sd
         return True
+
+    def _average_block(self, R, Y, ZD, Qt, sd, L_strict):
+        """The ``W``/``Wbar`` part of :meth:`_rls_block` for the weight-average echo.
+
+        With ``a = 1 - 1 / td_timescale`` and ``g_j = q_j / denom_j`` (so that
+        ``W_{j+1} = W_j + outer(g_j, delta_j)`` and ``r_i^T g_j = L_ij``), the
+        per-row ``Wbar <- Wbar + (W - Wbar) / td_timescale`` gives, before row
+        ``i`` of the block and at its end (``i = b``)::
+
+            Wbar_i = a^i Wbar_0 + (1 - a^i) W_0 + sum_{j<i} (1 - a^(i-j)) outer(g_j, delta_j)
+
+        so ``d_i = a^i r_i Wbar_0 + (1 - a^i) r_i W_0 + sum_{j<i} (1 - a^(i-j))
+        L_ij delta_j`` is affine in the earlier errors as ``z_i`` is, and the
+        errors ``delta_i = y_i / (1 + td_gain) + own z_i + lam d_i`` (``own``,
+        ``lam``: the first block column of ``mix``) solve one unit lower
+        triangular system. It is the learned case's system with the echo's
+        unknowns at zero and the ``delta``-``delta`` coupling ``-(own + lam (1 -
+        a^(i-j))) L_ij``, so with ``td_gain == 0`` ``W`` is bit for bit the
+        learned echo's. Equal to the per-row updates up to rounding (tested).
+        """
+        K = self.n_outputs
+        b = R.shape[0]
+        a = 1.0 - 1.0 / self.td_timescale
+        rows = np.arange(b)
+        lag = rows[:, None] - rows[None, :]
+        reach = np.where(lag > 0, 1.0 - a ** np.maximum(lag, 0), 0.0)  # 1 - a^(i-j), j < i
+        start = a ** rows  # a^i
+        zd0 = R @ self.coef_pair
+        zd0[:, K:] = start[:, None] * zd0[:, K:] + (1.0 - start)[:, None] * zd0[:, :K]
+        rhs = zd0 @ self.mix  # echo columns of mix are zero: rhs[:, K:] == 0
+        rhs[:, :K] += Y * self._target_scale
+        m_T = self.mix[::K, ::K].T
+        A4 = L_strict[:, None, :, None] * -m_T[None, :, None, :]
+        A4[:, 0, :, 0] = L_strict * -(m_T[0, 0] + m_T[0, 1] * reach)
+        A = A4.reshape(2 * b, 2 * b)
+        A.flat[::2 * b + 1] = 1.0
+        E = solve_triangular(A, rhs.reshape(2 * b, K), lower=True, unit_diagonal=True,
+                             check_finite=False).reshape(b, 2 * K)
+        ZD[:, :K] = zd0[:, :K] + (L_strict @ E)[:, :K]
+        ZD[:, K:] = zd0[:, K:] + (L_strict * reach) @ E[:, :K]
+        E[:, K:] = (1.0 - a ** (b - rows))[:, None] * E[:, :K]
+        U = Qt.T @ (E / sd[:, None])
+        W, Wbar = self.W, self.W_echo
+        end = a ** b
+        Wbar *= end
+        Wbar += (1.0 - end) * W
+        Wbar += U[:, K:]
+        W += U[:, :K]
 
     def _record(self, ZD, Y, gain_norms):
         K = self.n_outputs
