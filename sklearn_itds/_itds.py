@@ -462,7 +462,8 @@ class ITDSReadout:
                 follow()
 
     def _follow(self):
-        """The weight-average echo after an update: ``Wbar += (W - Wbar) / td_timescale``."""
+        """The weight-average echo after an update of ``W``:
+        ``Wbar += (W - Wbar) / td_timescale``."""
         Wbar = self.W_echo
         step = self.W - Wbar
         step /= self.td_timescale
@@ -856,7 +857,8 @@ class SoftmaxEcho:
         if sample_weight is None:
             n = H.shape[0]
             grad_logits = delta / -n
-            echo_err = (P_echo - P) / n if learned else None  # gradient of CE(p_echo; soft target p)
+            # gradient of CE(p_echo; soft target p)
+            echo_err = (P_echo - P) / n if learned else None
         else:
             scale = (sample_weight / np.sum(sample_weight))[:, None]
             grad_logits = delta * -scale
