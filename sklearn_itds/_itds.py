@@ -342,6 +342,11 @@ class ITDSReadout:
     dtype : numpy dtype
     """
 
+    # class-level defaults: a readout pickled before these existed reads as the
+    # learned echo with the published sign
+    echo = "learned"
+    td_sign = 1
+
     def __init__(
         self,
         n_inputs,
@@ -805,6 +810,9 @@ class SoftmaxEcho:
     multilabel problem) the same formulas hold unit by unit, with
     ``p = expit(H W + b)`` and ``p_echo = expit(H Wbar + bbar)``.
     """
+
+    echo = "learned"  # class-level defaults, as ITDSReadout's
+    td_sign = 1
 
     def __init__(self, coef, intercept, td_gain, td_timescale=1.0,
                  out_activation="softmax", echo="learned", td_sign=1):
