@@ -195,8 +195,8 @@ def check_echo(estimator):
     value = estimator.td_sign
     if (isinstance(value, (bool, np.bool_)) or not isinstance(value, INT)
             or value not in TD_SIGNS):
-        raise ValueError(f"td_sign={value!r} is not valid; use 1 (the top-down "
-                         f"term as published) or -1 (the term flipped).")
+        raise ValueError(f"td_sign={value!r} is not valid; use 1 (the default "
+                         f"rule) or -1 (the top-down term flipped).")
 
 
 def check_bool(value, name):

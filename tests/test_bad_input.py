@@ -222,7 +222,8 @@ PARAMS = [
      "echo='average' is not valid; use one of 'learned', 'weight_average'"),
     ("echo_not_a_string", ALL, {"echo": 1}, ValueError, "echo=1 is not valid"),
     ("td_sign_zero", ALL, {"td_sign": 0}, ValueError,
-     r"td_sign=0 is not valid; use 1 \(the top-down term as published\) or -1"),
+     r"td_sign=0 is not valid; use 1 \(the default rule\) or -1 \(the top-down "
+     r"term flipped\)"),
     ("td_sign_two", ALL, {"td_sign": 2}, ValueError, "td_sign=2 is not valid"),
     ("td_sign_float", ALL, {"td_sign": -1.0}, ValueError, r"td_sign=-1\.0 is not valid"),
     ("td_sign_bool", ALL, {"td_sign": True}, ValueError, "td_sign=True is not valid"),
