@@ -48,6 +48,33 @@ the largest target magnitude of that epoch, so that no estimator returns such
 a model silently. (A-priori outputs are not used: early in an RLS pass with a
 weak prior they can be large while the fit is sound.)
 
+**Readings of the echo.** The paper leaves open what the echo is; the
+estimators' ``echo`` parameter picks one reading and ``td_sign`` the sign of
+the top-down term (both default to the equations above, bit for bit):
+
+- ``echo="learned"`` (default): the echo is a second readout that learns to
+  reproduce the output, ``Wbar <- Wbar + step(z - d, r) / td_timescale``
+  (for the softmax output: the cross-entropy gradient toward ``p``, with the
+  network's optimizer, ``td_timescale`` times slower).
+- ``echo="weight_average"``: the echo's weights are an exponential moving
+  average of the readout's own weights (a "mean teacher"): after every update
+  of ``W`` (for the reservoir readouts, every row; for the MLP, every
+  optimizer step, on the output layer's coefficients and intercepts)::
+
+      Wbar <- Wbar + (W - Wbar) / td_timescale
+
+  and nothing else changes ``Wbar``. Both readings start from ``Wbar = W``.
+- ``td_sign=-1`` flips the top-down term, ``delta = e_sup - td_gain * e_td``
+  (the readout is pushed *away* from its echo); the reservoir readouts keep
+  the division by ``1 + td_gain``, so their step is ``delta_b = (e_sup -
+  td_gain e_td) / (1 + td_gain)``. The pull of ``delta_b`` toward the
+  readout's own output shrinks to ``(1 - td_gain) / (1 + td_gain)``: it
+  vanishes at ``td_gain = 1`` (``delta_b = (y - d) / 2``) and reverses
+  beyond, where a fit may diverge (and is reported as such).
+
+With ``td_gain == 0`` every reading and sign is the plain learner, bit for
+bit: the echo then never enters ``delta``.
+
 Sign-split feedback writes ``W = W_pos - W_neg`` with both parts non-negative:
 ``W_pos`` learns only from the positive part of ``delta`` and ``W_neg`` only
 from its negative part, and both are clipped at zero after every update. A
@@ -66,6 +93,7 @@ from scipy.special import expit
 from ._threads import single_blas_thread
 
 __all__ = [
+    "ECHO_READINGS",
     "RUNAWAY_FACTOR",
     "ITDSReadout",
     "SoftmaxEcho",
@@ -79,6 +107,12 @@ __all__ = [
 ]
 
 
+ECHO_READINGS = ("learned", "weight_average")
+"""The values of the estimators' ``echo`` parameter (see the module docstring)."""
+
+TD_SIGNS = (1, -1)
+"""The values of the estimators' ``td_sign`` parameter."""
+
 RUNAWAY_FACTOR = 1e3
 """An output or echo larger than this times the largest target magnitude of the
 epoch counts as a runaway readout (see :meth:`ITDSReadout.diverged`)."""
@@ -87,18 +121,22 @@ _WATCHED_ROWS = 32  # recent rows whose current outputs the runaway watch reads
 RLS_BLOCK = 64  # rows per exact block RLS update (see ITDSReadout._rls_block)
 
 
-def stabilized_error(target, output, echo, td_gain, bounded=False):
+def stabilized_error(target, output, echo, td_gain, bounded=False, td_sign=1):
     """Return ``(delta, e_sup, e_td)`` for one sample or a batch.
 
-    ``delta = (target - output) + td_gain * (echo - output)``, divided by
-    ``1 + td_gain`` when ``bounded`` (the reservoir readouts' form, see the
-    module docstring); with ``td_gain == 0`` it is exactly ``target - output``.
+    ``delta = (target - output) + td_sign * td_gain * (echo - output)``,
+    divided by ``1 + td_gain`` when ``bounded`` (the reservoir readouts' form,
+    see the module docstring); with ``td_gain == 0`` it is exactly ``target -
+    output`` for either sign.
     """
     e_sup = target - output
     e_td = echo - output
     if td_gain == 0:
         return e_sup, e_sup, e_td
-    delta = e_sup + td_gain * e_td
+    if td_sign == -1:
+        delta = e_sup - td_gain * e_td
+    else:
+        delta = e_sup + td_gain * e_td
     if bounded:
         delta /= 1.0 + td_gain
     return delta, e_sup, e_td
@@ -271,9 +309,13 @@ class ITDSReadout:
     where ``mix`` is the ``2K x 2K`` matrix of :func:`rule_matrix`: the rule's
     equations written once as a linear map.
 
+    With ``echo="weight_average"`` the echo columns of ``mix`` are zero (the
+    step leaves ``Wbar`` as it is) and each row's update is followed by
+    ``Wbar += (W - Wbar) / td_timescale`` (:meth:`_follow`).
+
     :meth:`partial_fit` with RLS (float64, no sign split, no mask) makes the
-    same updates ``block_size`` rows at a time (``_rls_block``, exact up
-    to rounding); ``block_size = 0`` gives the per-row reference.
+    same updates ``block_size`` rows at a time (``_rls_block``, exact up to
+    rounding; for either echo); ``block_size = 0`` gives the per-row reference.
 
     Parameters
     ----------
@@ -289,12 +331,21 @@ class ITDSReadout:
         RLS prior: ``P0 = I / rls_alpha``, i.e. a ridge penalty ``rls_alpha``.
     td_gain, td_timescale : float
         The iTDS gain and the echo's slowness (in weight updates).
+    echo : {"learned", "weight_average"}
+        The reading of the echo (see the module docstring).
+    td_sign : {1, -1}
+        The sign of the top-down term in ``delta``.
     feedback_split : bool
         Sign-split readout ``W = W_pos - W_neg``.
     mask : ndarray of bool or None
         Fixed mask; weights where it is False stay at zero.
     dtype : numpy dtype
     """
+
+    # class-level defaults: a readout pickled before these existed reads as the
+    # learned echo with the published sign
+    echo = "learned"
+    td_sign = 1
 
     def __init__(
         self,
@@ -306,6 +357,8 @@ class ITDSReadout:
         rls_alpha=1.0,
         td_gain=0.0,
         td_timescale=5.0,
+        echo="learned",
+        td_sign=1,
         feedback_split=False,
         mask=None,
         dtype=np.float64,
@@ -313,10 +366,14 @@ class ITDSReadout:
         self.rule = rule
         self.learning_rate = learning_rate
         self.td_gain = td_gain
+        self.td_timescale = td_timescale
+        self.echo = echo
+        self.td_sign = td_sign
         self.feedback_split = feedback_split
         self.mask = mask
         self.n_outputs = n_outputs
-        self.mix = rule_matrix(n_outputs, td_gain, td_timescale).astype(dtype)
+        self.mix = rule_matrix(n_outputs, td_gain, td_timescale, td_sign,
+                               echo).astype(dtype)
         self.block_size = RLS_BLOCK  # rows per exact block update (RLS); <= 1: per row
         self._target_scale = 1.0 / (1.0 + td_gain)  # exactly 1 when td_gain == 0
         self.coef_pair = np.zeros((n_inputs, 2 * n_outputs), dtype=dtype, order="F")
@@ -400,11 +457,22 @@ class ITDSReadout:
         gain_norms[:] = scales * np.sqrt(norms)
         target = np.zeros((R.shape[0], C.shape[1]), dtype=C.dtype)
         target[:, :K] = Y * self._target_scale
+        follow = self._follow if self.echo == "weight_average" else None
         for i in range(R.shape[0]):
             r = R[i]
             zd = r @ C
             ZD[i] = zd
             ger(scales[i], r, zd @ mix + target[i], a=C, overwrite_a=1)
+            if follow is not None:
+                follow()
+
+    def _follow(self):
+        """The weight-average echo after an update of ``W``:
+        ``Wbar += (W - Wbar) / td_timescale``."""
+        Wbar = self.W_echo
+        step = self.W - Wbar
+        step /= self.td_timescale
+        Wbar += step
 
     def _update(self, r, y):
         """The update itself; returns ``([z, d], |gain|)`` before the update."""
@@ -437,6 +505,8 @@ class ITDSReadout:
             blas.ger(scale, gain, err, a=self.coef_pair, overwrite_a=1)
             if self.mask is not None:
                 self.coef_pair[:, :K] *= self.mask
+        if self.echo == "weight_average":
+            self._follow()
         return zd, scale * np.sqrt(gain @ gain)
 
     def _blockable(self):
@@ -476,6 +546,11 @@ class ITDSReadout:
             return False
         Qt = lin.trsm(1.0, Lc, RP, lower=1, overwrite_b=1)  # Lc^{-1} R P = (Q D^-1/2)^T
         L_strict = np.tril(Lc, -1) / sd  # L - I
+        lin.syrk(-1.0, Qt, beta=1.0, c=self.P, trans=1, lower=1, overwrite_c=1)
+        gain_norms[...] = np.sqrt(np.einsum("ij,ij->i", Qt, Qt)) / sd
+        if self.echo == "weight_average":
+            self._average_block(R, Y, ZD, Qt, sd, L_strict)
+            return True
         zd0 = R @ self.coef_pair
         rhs = zd0 @ self.mix
         rhs[:, :K] += Y * self._target_scale
@@ -489,14 +564,60 @@ class ITDSReadout:
                              check_finite=False).reshape(b, 2 * K)
         ZD[...] = zd0 + L_strict @ E
         self.coef_pair += Qt.T @ (E / sd[:, None])
-        lin.syrk(-1.0, Qt, beta=1.0, c=self.P, trans=1, lower=1, overwrite_c=1)
-        gain_norms[...] = np.sqrt(np.einsum("ij,ij->i", Qt, Qt)) / sd
         return True
+
+    def _average_block(self, R, Y, ZD, Qt, sd, L_strict):
+        """The ``W``/``Wbar`` part of :meth:`_rls_block` for the weight-average echo.
+
+        With ``a = 1 - 1 / td_timescale`` and ``g_j = q_j / denom_j`` (so that
+        ``W_{j+1} = W_j + outer(g_j, delta_j)`` and ``r_i^T g_j = L_ij``), the
+        per-row ``Wbar <- Wbar + (W - Wbar) / td_timescale`` gives, before row
+        ``i`` of the block and at its end (``i = b``)::
+
+            Wbar_i = a^i Wbar_0 + (1 - a^i) W_0 + sum_{j<i} (1 - a^(i-j)) outer(g_j, delta_j)
+
+        so ``d_i = a^i r_i Wbar_0 + (1 - a^i) r_i W_0 + sum_{j<i} (1 - a^(i-j))
+        L_ij delta_j`` is affine in the earlier errors as ``z_i`` is, and the
+        errors ``delta_i = y_i / (1 + td_gain) + own z_i + lam d_i`` (``own``,
+        ``lam``: the first block column of ``mix``) solve one unit lower
+        triangular system. It is the learned case's system with the echo's
+        unknowns at zero and the ``delta``-``delta`` coupling ``-(own + lam (1 -
+        a^(i-j))) L_ij``, so with ``td_gain == 0`` ``W`` is bit for bit the
+        learned echo's. Equal to the per-row updates up to rounding (tested).
+        """
+        K = self.n_outputs
+        b = R.shape[0]
+        a = 1.0 - 1.0 / self.td_timescale
+        rows = np.arange(b)
+        lag = rows[:, None] - rows[None, :]
+        reach = np.where(lag > 0, 1.0 - a ** np.maximum(lag, 0), 0.0)  # 1 - a^(i-j), j < i
+        start = a ** rows  # a^i
+        zd0 = R @ self.coef_pair
+        zd0[:, K:] = start[:, None] * zd0[:, K:] + (1.0 - start)[:, None] * zd0[:, :K]
+        rhs = zd0 @ self.mix  # echo columns of mix are zero: rhs[:, K:] == 0
+        rhs[:, :K] += Y * self._target_scale
+        m_T = self.mix[::K, ::K].T
+        A4 = L_strict[:, None, :, None] * -m_T[None, :, None, :]
+        A4[:, 0, :, 0] = L_strict * -(m_T[0, 0] + m_T[0, 1] * reach)
+        A = A4.reshape(2 * b, 2 * b)
+        A.flat[::2 * b + 1] = 1.0
+        E = solve_triangular(A, rhs.reshape(2 * b, K), lower=True, unit_diagonal=True,
+                             check_finite=False).reshape(b, 2 * K)
+        ZD[:, :K] = zd0[:, :K] + (L_strict @ E)[:, :K]
+        ZD[:, K:] = zd0[:, K:] + (L_strict * reach) @ E[:, :K]
+        E[:, K:] = (1.0 - a ** (b - rows))[:, None] * E[:, :K]
+        U = Qt.T @ (E / sd[:, None])
+        W, Wbar = self.W, self.W_echo
+        end = a ** b
+        Wbar *= end
+        Wbar += (1.0 - end) * W
+        Wbar += U[:, K:]
+        W += U[:, :K]
 
     def _record(self, ZD, Y, gain_norms):
         K = self.n_outputs
         delta, e_sup, e_td = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain,
-                                              bounded=True)
+                                              bounded=True, td_sign=self.td_sign)
         change = gain_norms * np.linalg.norm(delta, axis=1)
         self.history.record(e_sup, e_td, change)
 
@@ -527,7 +648,7 @@ class ITDSReadout:
         For each row ``r`` of ``R`` and target ``y`` of ``Y``, from the current
         state, returns the Frobenius norm of the readout update
         ``step(delta, r) = scale * outer(gain(r), delta)`` with the stabilized
-        error ``delta = (y - z) + td_gain (d - z)``::
+        error ``delta = (y - z) + td_sign td_gain (d - z)``::
 
             LMS:  learning_rate * |r| |delta| / |r|^2
             RLS:  |P r| / (1 + r^T P r) * |delta|
@@ -552,7 +673,7 @@ class ITDSReadout:
         K = self.n_outputs
         ZD = R @ self.coef_pair
         delta, _, _ = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain,
-                                       bounded=True)
+                                       bounded=True, td_sign=self.td_sign)
         delta_norm = np.linalg.norm(delta, axis=1)
         if self.rule == "rls":
             blas = _blas(self.coef_pair.dtype)
@@ -625,7 +746,7 @@ class ITDSReadout:
         self._peak_output = self._peak_target = 0.0
 
 
-def rule_matrix(n_outputs, td_gain, td_timescale):
+def rule_matrix(n_outputs, td_gain, td_timescale, td_sign=1, echo="learned"):
     """The bounded iTDS rule as a linear map.
 
     ``[delta, echo_err] = [y / (1 + td_gain), 0] + [z, d] @ M`` with the
@@ -636,13 +757,21 @@ def rule_matrix(n_outputs, td_gain, td_timescale):
         M = [[   -I,  I / td_timescale],
              [lam I, -I / td_timescale]]
 
+    With ``td_sign=-1``, ``delta = (y - z - td_gain (d - z)) / (1 +
+    td_gain)``: the first block column is ``[-(1 - td_gain) / (1 + td_gain)
+    I, -lam I]``. With ``echo="weight_average"`` the second block column is
+    zero (that echo follows ``W`` instead, see :meth:`ITDSReadout._follow`).
+
     With ``td_gain == 0`` the first block column is ``[-I, 0]`` and the target
-    is divided by 1, so ``delta = y - z`` exactly.
+    is divided by 1, so ``delta = y - z`` exactly, for either sign.
     """
     eye = np.eye(n_outputs)
-    inv_t = 1.0 / td_timescale
+    inv_t = 1.0 / td_timescale if echo == "learned" else 0.0
     lam = td_gain / (1.0 + td_gain)
-    return np.block([[-eye, inv_t * eye],
+    own = -1.0
+    if td_sign == -1 and td_gain != 0:
+        own, lam = -(1.0 - td_gain) / (1.0 + td_gain), -lam
+    return np.block([[own * eye, inv_t * eye],
                      [lam * eye, -inv_t * eye]])
 
 
@@ -670,19 +799,44 @@ class SoftmaxEcho:
     echo to reproduce ``p``. The caller applies the echo gradient with the same
     optimizer as the network, ``td_timescale`` times slower.
 
+    ``td_sign=-1`` flips the top-down term: ``-delta = (p - y) - td_gain (p -
+    p_echo)``. With ``echo="weight_average"`` the echo has no gradient
+    (:meth:`params` is empty, :meth:`gradients` returns ``()`` for it) and
+    the caller calls :meth:`follow` with the output layer after every
+    optimizer step: ``Wbar += (W - Wbar) / td_timescale``, likewise ``bbar``.
+
     With ``out_activation="logistic"`` (independent sigmoid outputs trained by
     binary cross-entropy: a binary problem's single unit, or each label of a
     multilabel problem) the same formulas hold unit by unit, with
     ``p = expit(H W + b)`` and ``p_echo = expit(H Wbar + bbar)``.
     """
 
+    echo = "learned"  # class-level defaults, as ITDSReadout's
+    td_sign = 1
+
     def __init__(self, coef, intercept, td_gain, td_timescale=1.0,
-                 out_activation="softmax"):
+                 out_activation="softmax", echo="learned", td_sign=1):
         self.coef = coef.copy()
         self.intercept = intercept.copy()
         self.td_gain = td_gain
         self.td_timescale = td_timescale
         self.out_activation = out_activation
+        self.echo = echo
+        self.td_sign = td_sign
+
+    def params(self):
+        """The arrays an optimizer trains: the echo's, unless it is a weight average."""
+        return [self.coef, self.intercept] if self.echo == "learned" else []
+
+    def follow(self, coef, intercept):
+        """After an optimizer step of the output layer ``(coef, intercept)``: the
+        weight-average echo moves ``1 / td_timescale`` of the way to it (a
+        no-op for the learned echo)."""
+        if self.echo == "weight_average":
+            for mine, fast in ((self.coef, coef), (self.intercept, intercept)):
+                step = fast - mine
+                step /= self.td_timescale
+                mine += step
 
     def learning_rate(self, network_learning_rate):
         """The echo's step size: ``td_timescale`` times smaller than the network's."""
@@ -701,32 +855,38 @@ class SoftmaxEcho:
         Gradients are averaged over the batch (rows of ``H``), weighted by
         ``sample_weight`` when given: each row's error is multiplied by its
         weight and the sum divided by the total weight, for the fast output
-        and for the echo alike (as scikit-learn weights its MLP loss).
+        and for the echo alike (as scikit-learn weights its MLP loss). The
+        echo's gradients are ``()`` for the weight-average echo.
         """
         P_echo = self.probabilities(H)
-        delta, e_sup, e_td = stabilized_error(Y, P, P_echo, self.td_gain)
+        delta, e_sup, e_td = stabilized_error(Y, P, P_echo, self.td_gain,
+                                              td_sign=self.td_sign)
+        learned = self.echo == "learned"
         if sample_weight is None:
             n = H.shape[0]
             grad_logits = delta / -n
-            echo_err = (P_echo - P) / n  # gradient of CE(p_echo; soft target p)
+            # gradient of CE(p_echo; soft target p)
+            echo_err = (P_echo - P) / n if learned else None
         else:
             scale = (sample_weight / np.sum(sample_weight))[:, None]
             grad_logits = delta * -scale
-            echo_err = (P_echo - P) * scale
+            echo_err = (P_echo - P) * scale if learned else None
+        if not learned:
+            return grad_logits, (), e_sup, e_td
         return grad_logits, (H.T @ echo_err, echo_err.sum(axis=0)), e_sup, e_td
 
     def step_norms(self, H, Y, P, learning_rate):
         """Per-sample size of the output-layer step; see :func:`softmax_step_norms`."""
         return softmax_step_norms(H, Y, P, self.probabilities(H), self.td_gain,
-                                  learning_rate)
+                                  learning_rate, self.td_sign)
 
 
-def softmax_step_norms(H, Y, P, P_echo, td_gain, learning_rate):
+def softmax_step_norms(H, Y, P, P_echo, td_gain, learning_rate, td_sign=1):
     """Size of each sample's output-layer gradient step, without applying it.
 
     For a softmax output layer (weights and bias) on hidden activity ``h``,
     one sample's plain gradient step is ``learning_rate * outer([h, 1],
-    delta)`` with ``delta = (y - p) + td_gain (p_echo - p)``; its Frobenius
+    delta)`` with ``delta = (y - p) + td_sign td_gain (p_echo - p)``; its Frobenius
     norm is ``learning_rate * |[h, 1]| * |delta|``. With ``td_gain == 0`` this
     is the size of the plain cross-entropy step. (With adaptive optimizers
     such as Adam the actual step differs; this is the plain-SGD step.)
@@ -739,12 +899,13 @@ def softmax_step_norms(H, Y, P, P_echo, td_gain, learning_rate):
     P, P_echo : ndarray of shape (n_samples, n_classes)
         Class probabilities of the readout and of the echo.
     td_gain, learning_rate : float
+    td_sign : {1, -1}, default=1
 
     Returns
     -------
     norms : ndarray of shape (n_samples,)
     """
-    delta, _, _ = stabilized_error(Y, P, P_echo, td_gain)
+    delta, _, _ = stabilized_error(Y, P, P_echo, td_gain, td_sign=td_sign)
     return output_step_norms(H, np.linalg.norm(delta, axis=1), learning_rate)
 
 

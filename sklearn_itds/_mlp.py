@@ -45,6 +45,7 @@ from ._validation import (
     REAL,
     check_bool,
     check_classes,
+    check_echo,
     check_option,
     check_params,
     partial_fit_classes,
@@ -166,6 +167,18 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         How many times slower the echo learns than the network (> 0). The
         defaults were chosen with ``benchmarks/select_defaults.py mlp`` on
         load_digits with 0, 30 and 40 % wrong training labels.
+    echo : {"learned", "weight_average"}, default="learned"
+        What the echo output layer is. "learned": a second output layer
+        trained by the cross-entropy gradient to reproduce ``p``, with the
+        network's optimizer, ``td_timescale`` times more slowly.
+        "weight_average": an exponential moving average of the output layer's
+        weights and biases, moved after every optimizer step (``Wbar += (W -
+        Wbar) / td_timescale``, a "mean teacher"). With ``td_gain=0`` the
+        network is the same for either. Equations: :mod:`sklearn_itds._itds`.
+    td_sign : {1, -1}, default=1
+        Sign of the top-down term: the gradient on the output pre-activations
+        is ``(p - y) + td_sign * td_gain * (p - p_echo)``; -1 pushes the
+        output away from its echo. With ``td_gain=0`` the sign has no effect.
     feedback_split : bool, default=False
         Sign-split output weights ``W = W_pos - W_neg`` (the output biases are
         not split). The L2 penalty ``alpha`` then applies to each part, which
@@ -273,6 +286,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                  beta_2: float = 0.999, epsilon: float = 1e-8,
                  n_iter_no_change: int = 10, max_fun: int = 15000,
                  td_gain: float = 2.0, td_timescale: float = 20.0,
+                 echo: str = "learned", td_sign: int = 1,
                  feedback_split: bool = False, readout_sparsity: float = 0.0) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -299,6 +313,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self.max_fun = max_fun
         self.td_gain = td_gain
         self.td_timescale = td_timescale
+        self.echo = echo
+        self.td_sign = td_sign
         self.feedback_split = feedback_split
         self.readout_sparsity = readout_sparsity
 
@@ -319,6 +335,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             "max_fun": (INT, 1, None, "left"),
         })
         check_random_state_param(self.random_state)
+        check_echo(self)
         check_option(self.activation, "activation", tuple(base.ACTIVATIONS))
         check_option(self.solver, "solver", ("adam", "sgd", "lbfgs"))
         check_option(self.learning_rate, "learning_rate",
@@ -649,7 +666,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_outputs_ = n_outputs
         self.out_activation_ = "softmax" if self._y_type == "multiclass" else "logistic"
         self._echo = SoftmaxEcho(self.coefs_[-1], self.intercepts_[-1], self.td_gain,
-                                 self.td_timescale, self.out_activation_)
+                                 self.td_timescale, self.out_activation_,
+                                 self.echo, self.td_sign)
         self._mask = make_sparsity_mask((sizes[-2] + 1, sizes[-1]),
                                         self.readout_sparsity, rng)
         if self._mask is not None:
@@ -678,7 +696,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             # One Adam for the network and its echo, the echo's steps scaled by
             # the echo's rate for a unit network rate (1 / td_timescale): the
             # same elementwise arithmetic as two optimizers, one call fewer.
-            scales = [1.0] * len(net) + [self._echo.learning_rate(1.0)] * 2
+            scales = [1.0] * len(net) + [self._echo.learning_rate(1.0)] * len(
+                self._echo_params())
             self._optimizer = make_optimizer(self, net + self._echo_params(),
                                              self.learning_rate_init, scales)
             self._echo_optimizer = None
@@ -689,7 +708,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                 self._echo.learning_rate(self.learning_rate_init))
 
     def _echo_params(self):
-        return [self._echo.coef, self._echo.intercept]
+        return self._echo.params()
 
     def _sync_echo_rate(self):
         """The echo's step follows the network's schedule, td_timescale times smaller."""
@@ -734,7 +753,8 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
                 total += (self._step(X[idx], Y[idx], sw, diag, batch)
                           * (batch.stop - batch.start))
         e_sup, e_td, h_sq = diag
-        delta, _, _ = stabilized_error(e_sup, 0.0, e_td, self._echo.td_gain)
+        delta, _, _ = stabilized_error(e_sup, 0.0, e_td, self._echo.td_gain,
+                                       td_sign=self._echo.td_sign)
         self._history.record(e_sup, e_td, self._optimizer.learning_rate * np.sqrt(
             (h_sq + 1.0) * np.einsum("ij,ij->i", delta, delta)),
             None if sample_weight is None else (
@@ -801,6 +821,7 @@ class ITDSMLPClassifier(ClassifierMixin, BaseEstimator):
             self._echo_optimizer.update(self._echo_params(), list(echo_grads))
         if self.feedback_split or self._mask is not None:
             self._sync_split()
+        self._echo.follow(self.coefs_[-1], self.intercepts_[-1])
         diag[0][rows] = e_sup
         diag[1][rows] = e_td
         if hasattr(H, "multiply"):  # sparse: no hidden layer and sparse X

@@ -29,6 +29,7 @@ from ._validation import (
     COMMON,
     RESERVOIR,
     check_bool,
+    check_echo,
     check_option,
     check_params,
     check_random_state_param,
@@ -67,6 +68,7 @@ class ReservoirMixin:
         check_params(self, specs)
         check_option(self.learning_rule, "learning_rule", _LEARNING_RULES)
         check_bool(self.feedback_split, "feedback_split")
+        check_echo(self)
         check_random_state_param(self.random_state)
         check_dtype(self.dtype)
 
@@ -101,6 +103,8 @@ class ReservoirMixin:
             rls_alpha=self._rls_alpha(),
             td_gain=self.td_gain,
             td_timescale=self.td_timescale,
+            echo=self.echo,
+            td_sign=self.td_sign,
             feedback_split=self.feedback_split,
             mask=make_sparsity_mask(shape, self.readout_sparsity, mask_rng),
             dtype=dtype,

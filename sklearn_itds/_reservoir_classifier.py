@@ -90,6 +90,20 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         Weight of the top-down error (>= 0); 0 is plain supervised learning.
     td_timescale : float, default=20.0
         How many times slower the echo readout learns than the readout (> 0).
+    echo : {"learned", "weight_average"}, default="learned"
+        What the echo readout ``Wbar`` is. "learned": a second readout that
+        learns to reproduce the readout's output ``z``, ``td_timescale``
+        times more slowly (``Wbar += step(z - d, r) / td_timescale``).
+        "weight_average": an exponential moving average of the readout's
+        weights, moved after every readout update (``Wbar += (W - Wbar) /
+        td_timescale``, a "mean teacher"). With ``td_gain=0`` the readout is
+        the same for either. Equations: :mod:`sklearn_itds._itds`.
+    td_sign : {1, -1}, default=1
+        Sign of the top-down term: the readout learns from ``((y - z) +
+        td_sign * td_gain * (d - z)) / (1 + td_gain)``; -1 pushes it away from
+        its echo (for ``td_gain >= 1`` it then no longer pulls toward its
+        target, and a fit may diverge). With ``td_gain=0`` the sign has no
+        effect.
     feedback_split : bool, default=False
         Sign-split readout ``W = W_pos - W_neg`` (paper property P5).
     readout_sparsity : float, default=0.0
@@ -202,6 +216,7 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
                  scale_inputs: bool = True, learning_rule: str = "lms",
                  learning_rate: float = 0.05, rls_alpha: float = 10.0,
                  td_gain: float = 1.0, td_timescale: float = 20.0,
+                 echo: str = "learned", td_sign: int = 1,
                  feedback_split: bool = False, readout_sparsity: float = 0.0,
                  max_iter: int = 150, shuffle: bool = True,
                  random_state: int | np.random.RandomState | None = None,
@@ -222,6 +237,8 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         self.rls_alpha = rls_alpha
         self.td_gain = td_gain
         self.td_timescale = td_timescale
+        self.echo = echo
+        self.td_sign = td_sign
         self.feedback_split = feedback_split
         self.readout_sparsity = readout_sparsity
         self.max_iter = max_iter

@@ -126,6 +126,20 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         forecasting (docs/results), so the default is off.
     td_timescale : float, default=5.0
         How many times slower the echo readout learns than the readout (> 0).
+    echo : {"learned", "weight_average"}, default="learned"
+        What the echo readout ``Wbar`` is. "learned": a second readout that
+        learns to reproduce the readout's output ``z``, ``td_timescale``
+        times more slowly (``Wbar += step(z - d, r) / td_timescale``).
+        "weight_average": an exponential moving average of the readout's
+        weights, moved after every readout update (``Wbar += (W - Wbar) /
+        td_timescale``, a "mean teacher"). With ``td_gain=0`` the readout is
+        the same for either. Equations: :mod:`sklearn_itds._itds`.
+    td_sign : {1, -1}, default=1
+        Sign of the top-down term: the readout learns from ``((y - z) +
+        td_sign * td_gain * (d - z)) / (1 + td_gain)``; -1 pushes it away from
+        its echo (for ``td_gain >= 1`` it then no longer pulls toward its
+        target, and a fit may diverge). With ``td_gain=0`` the sign has no
+        effect.
     feedback_split : bool, default=False
         Sign-split readout ``W = W_pos - W_neg``.
     readout_sparsity : float, default=0.0
@@ -244,7 +258,8 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
                  update_every: int = 1,
                  output_feedback: bool = False, feedback_scaling: float = 1.0,
                  teacher_forcing: bool = False, td_gain: float = 0.0,
-                 td_timescale: float = 5.0, feedback_split: bool = False,
+                 td_timescale: float = 5.0, echo: str = "learned",
+                 td_sign: int = 1, feedback_split: bool = False,
                  readout_sparsity: float = 0.0, max_iter: int = 1,
                  shuffle: bool = True,
                  random_state: int | np.random.RandomState | None = None,
@@ -272,6 +287,8 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         self.teacher_forcing = teacher_forcing
         self.td_gain = td_gain
         self.td_timescale = td_timescale
+        self.echo = echo
+        self.td_sign = td_sign
         self.feedback_split = feedback_split
         self.readout_sparsity = readout_sparsity
         self.max_iter = max_iter

@@ -18,10 +18,13 @@ from sklearn.utils import check_array, check_consistent_length, check_scalar, co
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import FLOAT_DTYPES, validate_data
 
+from ._itds import ECHO_READINGS, TD_SIGNS
+
 __all__ = [
     "Trials",
     "check_bool",
     "check_classes",
+    "check_echo",
     "check_labels",
     "check_numeric_y",
     "check_option",
@@ -180,6 +183,20 @@ def check_option(value, name, options):
     if not isinstance(value, str) or value not in options:
         allowed = ", ".join(repr(o) for o in options)
         raise ValueError(f"{name}={value!r} is not valid; use one of {allowed}.")
+
+
+def check_echo(estimator):
+    """Check the ``echo`` and ``td_sign`` parameters every estimator has.
+
+    ``echo`` is one of :data:`sklearn_itds._itds.ECHO_READINGS`; ``td_sign``
+    is the int 1 or -1 (not a bool or a float: it is a sign, not a gain).
+    """
+    check_option(estimator.echo, "echo", ECHO_READINGS)
+    value = estimator.td_sign
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, INT)
+            or value not in TD_SIGNS):
+        raise ValueError(f"td_sign={value!r} is not valid; use 1 (the default "
+                         f"rule) or -1 (the top-down term flipped).")
 
 
 def check_bool(value, name):

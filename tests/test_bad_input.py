@@ -217,6 +217,18 @@ PARAMS = [
      "readout_sparsity == 1.0, must be < 1"),
     ("readout_sparsity_negative", ALL, {"readout_sparsity": -0.2}, ValueError,
      "readout_sparsity == -0.2, must be >= 0"),
+    # Issue 14: the echo readings and the sign of the top-down term.
+    ("unknown_echo", ALL, {"echo": "average"}, ValueError,
+     "echo='average' is not valid; use one of 'learned', 'weight_average'"),
+    ("echo_not_a_string", ALL, {"echo": 1}, ValueError, "echo=1 is not valid"),
+    ("td_sign_zero", ALL, {"td_sign": 0}, ValueError,
+     r"td_sign=0 is not valid; use 1 \(the default rule\) or -1 \(the top-down "
+     r"term flipped\)"),
+    ("td_sign_two", ALL, {"td_sign": 2}, ValueError, "td_sign=2 is not valid"),
+    ("td_sign_float", ALL, {"td_sign": -1.0}, ValueError, r"td_sign=-1\.0 is not valid"),
+    ("td_sign_bool", ALL, {"td_sign": True}, ValueError, "td_sign=True is not valid"),
+    ("td_sign_string", ALL, {"td_sign": "-1"}, ValueError, "td_sign='-1' is not valid"),
+    ("td_sign_nan", ALL, {"td_sign": float("nan")}, ValueError, "td_sign=nan is not valid"),
     ("max_iter_zero", ALL, {"max_iter": 0}, ValueError, "max_iter == 0, must be >= 1"),
     ("n_reservoir_zero", RESERVOIRS, {"n_reservoir": 0}, ValueError, "n_reservoir == 0, must be >= 1"),
     ("n_reservoir_float", RESERVOIRS, {"n_reservoir": 10.5}, TypeError,
@@ -459,6 +471,9 @@ CHANGED_AFTER_FIT = [
     ("res_reg", {"mode": "sequential"}, {"output_feedback": True, "teacher_forcing": True}),
     ("res_reg", {"mode": "sequential"}, {"input_to_readout": False, "update_every": 0}),
     ("res_reg", {"mode": "sequential"}, {"mode": "samples", "n_reservoir": 3}),
+    ("mlp", {}, {"echo": "weight_average", "td_sign": -1}),
+    ("res_clf", {}, {"echo": "weight_average", "td_sign": -1}),
+    ("res_reg", {"td_gain": 0.5}, {"echo": "weight_average", "td_sign": -1}),
 ]
 
 

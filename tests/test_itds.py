@@ -654,3 +654,222 @@ def test_block_rls_zero_gain_is_still_ridge_and_ignores_the_echo():
     np.testing.assert_array_equal(a.W, b.W)
     ridge = np.linalg.solve(R.T @ R + ALPHA * np.eye(n_in), R.T @ Y)
     np.testing.assert_allclose(a.W, ridge, rtol=1e-9, atol=1e-11)
+
+
+# -- issue 14: the readings of the echo and the sign of the top-down term ----------------
+
+READINGS = [("learned", 1), ("learned", -1), ("weight_average", 1), ("weight_average", -1)]
+
+
+def naive_readings(R, Y, rule, td_gain, echo, td_sign, td_timescale=TAU, split=False,
+                   mask=None):
+    """The module docstring's readings, one sample at a time, with a dense P.
+
+    Returns W, Wbar, P, the a-priori outputs Z and echoes D, and W after each
+    update.
+    """
+    n_in, K = R.shape[1], Y.shape[1]
+    W, Wbar = np.zeros((n_in, K)), np.zeros((n_in, K))
+    W_pos, W_neg = np.zeros((n_in, K)), np.zeros((n_in, K))
+    P = np.eye(n_in) / ALPHA
+    Z, D, after = [], [], []
+    for r, y in zip(R, Y):
+        z, d = r @ W, r @ Wbar
+        delta = ((y - z) + td_sign * td_gain * (d - z)) / (1 + td_gain)
+        if rule == "lms":
+            gain = LR * r / (r @ r)
+        else:
+            Pr = P @ r
+            gain = Pr / (1.0 + r @ Pr)
+            P = P - np.outer(Pr, Pr) / (1.0 + r @ Pr)
+        if split:
+            W_pos = np.maximum(W_pos + np.outer(gain, np.maximum(delta, 0)), 0)
+            W_neg = np.maximum(W_neg + np.outer(gain, np.maximum(-delta, 0)), 0)
+            if mask is not None:
+                W_pos, W_neg = W_pos * mask, W_neg * mask
+            W = W_pos - W_neg
+        else:
+            W = W + np.outer(gain, delta)
+            if mask is not None:
+                W = W * mask
+        if echo == "learned":
+            Wbar = Wbar + np.outer(gain, z - d) / td_timescale
+        else:
+            Wbar = Wbar + (W - Wbar) / td_timescale
+        Z.append(z)
+        D.append(d)
+        after.append(W.copy())
+    return W, Wbar, P, np.array(Z), np.array(D), after
+
+
+def test_rule_matrix_for_each_reading_and_sign():
+    rng = np.random.RandomState(20)
+    K, g, tau = 2, 0.8, 4.0
+    y, z, d = rng.standard_normal((3, 5, K))
+    for echo, sign in READINGS:
+        err = np.hstack([z, d]) @ rule_matrix(K, g, tau, sign, echo)
+        err[:, :K] += y / (1 + g)
+        np.testing.assert_allclose(err[:, :K], ((y - z) + sign * g * (d - z)) / (1 + g),
+                                   rtol=1e-13, atol=1e-15)
+        want_echo = (z - d) / tau if echo == "learned" else 0.0 * z
+        np.testing.assert_allclose(err[:, K:], want_echo, rtol=1e-13, atol=1e-15)
+    # the defaults are the previous matrix, bit for bit; td_gain=0 ignores the sign
+    np.testing.assert_array_equal(rule_matrix(K, g, tau, 1, "learned"), rule_matrix(K, g, tau))
+    np.testing.assert_array_equal(rule_matrix(K, 0.0, tau, -1), rule_matrix(K, 0.0, tau))
+
+
+def test_stabilized_error_sign():
+    rng = np.random.RandomState(21)
+    y, z, d = rng.standard_normal((3, 6, 3))
+    delta, e_sup, e_td = stabilized_error(y, z, d, 1.3, td_sign=-1)
+    np.testing.assert_allclose(delta, (y - z) - 1.3 * (d - z), rtol=1e-13)
+    bounded, _, _ = stabilized_error(y, z, d, 1.3, bounded=True, td_sign=-1)
+    np.testing.assert_allclose(bounded, ((y - z) - 1.3 * (d - z)) / 2.3, rtol=1e-12,
+                               atol=1e-15)
+    for bounded in (False, True):
+        zero, _, _ = stabilized_error(y, z, d, 0.0, bounded=bounded, td_sign=-1)
+        np.testing.assert_array_equal(zero, y - z)
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+@pytest.mark.parametrize("K", [1, 3])
+def test_each_reading_and_sign_follows_the_naive_rule(rule, echo, td_sign, K):
+    """partial_fit (vectorized LMS pass / exact block RLS over two blocks and a
+    remainder) then the one-sample path, against the naive loop."""
+    rng = np.random.RandomState(22)
+    n_in, g = 8, 0.6
+    R, Y = _rows(rng, 170, n_in, K)
+    readout = _readout(n_in, K, rule, g, echo=echo, td_sign=td_sign)
+    Z = readout.partial_fit(R[:150], Y[:150])
+    Z = np.vstack([Z] + [readout.update(r, y) for r, y in zip(R[150:], Y[150:])])
+    readout.flush()
+    W, Wbar, P, Z_naive, D_naive, _ = naive_readings(R, Y, rule, g, echo, td_sign)
+    np.testing.assert_allclose(Z, Z_naive, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(readout.W, W, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(readout.W_echo, Wbar, rtol=1e-9, atol=1e-11)
+    if rule == "rls":
+        np.testing.assert_allclose(full_P(readout), P, rtol=1e-9, atol=1e-12)
+    # the diagnostics see the same a-priori echo and the signed delta
+    readout.end_epoch()
+    e_td = np.abs(D_naive - Z_naive).mean()
+    assert readout.history.epochs["e_td"][0] == pytest.approx(e_td, rel=1e-9)
+    # the echo and the sign are material
+    assert not np.allclose(readout.W, readout.W_echo, rtol=1e-3, atol=1e-3)
+    other = naive_readings(R, Y, rule, g, echo, -td_sign)[0]
+    assert not np.allclose(W, other, rtol=1e-3, atol=1e-3)
+    if echo == "weight_average":
+        learned = naive_readings(R, Y, rule, g, "learned", td_sign)[1]
+        assert not np.allclose(Wbar, learned, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+def test_each_reading_and_sign_with_split_and_mask(rule, echo, td_sign):
+    """The per-row path (_update) with a sign split and a mask."""
+    rng = np.random.RandomState(23)
+    n_in, K, g = 9, 2, 0.6
+    R, Y = _rows(rng, 60, n_in, K)
+    mask = make_sparsity_mask((n_in, K), 0.3, np.random.RandomState(1))
+    for kw in (dict(feedback_split=True), dict(mask=mask),
+               dict(feedback_split=True, mask=mask)):
+        readout = _readout(n_in, K, rule, g, echo=echo, td_sign=td_sign, **kw)
+        readout.partial_fit(R, Y)
+        W, Wbar, _, _, _, _ = naive_readings(R, Y, rule, g, echo, td_sign,
+                                             split=kw.get("feedback_split", False),
+                                             mask=kw.get("mask"))
+        np.testing.assert_allclose(readout.W, W, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(readout.W_echo, Wbar, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("td_sign", [1, -1])
+def test_weight_average_echo_is_an_ema_of_the_recorded_weights(rule, td_sign):
+    """Wbar after n updates is sum_k (1/T)(1 - 1/T)^(n-k) W_k (W_0 = Wbar_0 = 0),
+    with W_k recorded after each update; the block path gives the same."""
+    rng = np.random.RandomState(24)
+    n_in, K, g, tau = 7, 2, 1.0, 6.0
+    R, Y = _rows(rng, 140, n_in, K)
+    single = _readout(n_in, K, rule, g, td_timescale=tau, echo="weight_average",
+                      td_sign=td_sign)
+    recorded = []
+    for r, y in zip(R, Y):
+        single.update(r, y)
+        recorded.append(single.W.copy())
+    n = len(recorded)
+    ema = sum((1 / tau) * (1 - 1 / tau) ** (n - k) * Wk
+              for k, Wk in enumerate(recorded, start=1))
+    np.testing.assert_allclose(single.W_echo, ema, rtol=1e-10, atol=1e-12)
+    batch = _readout(n_in, K, rule, g, td_timescale=tau, echo="weight_average",
+                     td_sign=td_sign)
+    batch.partial_fit(R, Y)  # LMS pass / block RLS
+    np.testing.assert_allclose(batch.coef_pair, single.coef_pair, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+@pytest.mark.parametrize("kw", [{}, {"feedback_split": True}],
+                         ids=["plain", "split"])
+def test_zero_gain_every_reading_and_sign_is_the_plain_learner(rule, echo, td_sign, kw):
+    rng = np.random.RandomState(25)
+    n_in, K = 10, 3
+    R, Y = _rows(rng, 150, n_in, K)
+    plain = _readout(n_in, K, rule, 0.0, **kw)
+    other = _readout(n_in, K, rule, 0.0, echo=echo, td_sign=td_sign, **kw)
+    Za = np.vstack([plain.partial_fit(R[:140], Y[:140])]
+                   + [plain.update(r, y) for r, y in zip(R[140:], Y[140:])])
+    Zb = np.vstack([other.partial_fit(R[:140], Y[:140])]
+                   + [other.update(r, y) for r, y in zip(R[140:], Y[140:])])
+    np.testing.assert_array_equal(other.W, plain.W)
+    np.testing.assert_array_equal(Zb, Za)
+    if rule == "rls":
+        np.testing.assert_array_equal(np.tril(other.P), np.tril(plain.P))
+
+
+@pytest.mark.parametrize("td_gain", [0.0, 0.7])
+@pytest.mark.parametrize("td_sign", [1, -1])
+def test_softmax_echo_readings(td_gain, td_sign):
+    rng = np.random.RandomState(26)
+    n, h, K = 6, 4, 3
+    H = rng.standard_normal((n, h))
+    Y = np.eye(K)[rng.randint(K, size=n)]
+    P = softmax(rng.standard_normal((n, K)), axis=1)
+    coef, intercept = rng.standard_normal((h, K)), rng.standard_normal(K)
+    P_echo = softmax(H @ coef + intercept, axis=1)
+    sw = rng.uniform(0.5, 2.0, n)
+    for echo in ("learned", "weight_average"):
+        e = SoftmaxEcho(coef, intercept, td_gain, 5.0, echo=echo, td_sign=td_sign)
+        grad, echo_grads, _, _ = e.gradients(H, Y, P)
+        np.testing.assert_allclose(grad, ((P - Y) + td_sign * td_gain * (P - P_echo)) / n,
+                                   rtol=1e-12, atol=1e-15)
+        grad_w, echo_grads_w, _, _ = e.gradients(H, Y, P, sw)
+        np.testing.assert_allclose(
+            grad_w, ((P - Y) + td_sign * td_gain * (P - P_echo)) * (sw / sw.sum())[:, None],
+            rtol=1e-12, atol=1e-15)
+        plain = SoftmaxEcho(coef, intercept, td_gain)
+        if td_sign == 1:  # the gradient on the logits does not depend on the reading
+            np.testing.assert_array_equal(grad, plain.gradients(H, Y, P)[0])
+            np.testing.assert_array_equal(grad_w, plain.gradients(H, Y, P, sw)[0])
+        if echo == "learned":
+            assert len(echo_grads) == 2 and len(e.params()) == 2
+            np.testing.assert_array_equal(echo_grads[0], plain.gradients(H, Y, P)[1][0])
+        else:
+            assert echo_grads == () and echo_grads_w == () and e.params() == []
+        norms = e.step_norms(H, Y, P, 0.1)
+        delta = (Y - P) + td_sign * td_gain * (P_echo - P)
+        np.testing.assert_allclose(norms, 0.1 * np.sqrt((H**2).sum(1) + 1)
+                                   * np.linalg.norm(delta, axis=1), rtol=1e-12)
+
+
+def test_softmax_echo_follow_is_an_ema_step():
+    rng = np.random.RandomState(27)
+    coef, intercept = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    W, b = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    avg = SoftmaxEcho(coef, intercept, 1.0, 4.0, echo="weight_average")
+    avg.follow(W, b)
+    np.testing.assert_allclose(avg.coef, coef + (W - coef) / 4.0, rtol=1e-14)
+    np.testing.assert_allclose(avg.intercept, intercept + (b - intercept) / 4.0, rtol=1e-14)
+    learned = SoftmaxEcho(coef, intercept, 1.0, 4.0)
+    learned.follow(W, b)  # a no-op: the learned echo follows its gradient
+    np.testing.assert_array_equal(learned.coef, coef)
+    np.testing.assert_array_equal(learned.intercept, intercept)

@@ -199,16 +199,75 @@ def test_positive_td_gain_changes_the_updates(digits300, solver):
     assert not np.allclose(ours.loss_curve_[1:], ref.loss_curve_[1:], rtol=1e-6)
 
 
+READINGS = [("learned", -1), ("weight_average", 1), ("weight_average", -1)]
+
+
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+@pytest.mark.parametrize("solver, extra", [("adam", {}), ("sgd", {}),
+                                           ("adam", {"feedback_split": True}),
+                                           ("sgd", {"readout_sparsity": 0.3})],
+                         ids=["adam", "sgd", "adam-split", "sgd-mask"])
+def test_td_gain_zero_every_reading_and_sign_is_the_plain_network(digits300, echo,
+                                                                  td_sign, solver, extra):
+    """Issue 14: with td_gain=0 the readings and the sign change nothing, bit for bit
+    (and without a split or mask, that is MLPClassifier)."""
+    X, y = digits300
+    kw = dict(hidden_layer_sizes=(15,), solver=solver, max_iter=5, alpha=1e-3,
+              learning_rate_init=0.01 if solver == "adam" else 0.2, batch_size=64,
+              random_state=7)
+    plain = ITDSMLPClassifier(td_gain=0.0, **kw, **extra).fit(X, y)
+    other = ITDSMLPClassifier(td_gain=0.0, echo=echo, td_sign=td_sign, **kw,
+                              **extra).fit(X, y)
+    for a, b in zip(other.coefs_ + other.intercepts_, plain.coefs_ + plain.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(other.loss_curve_, plain.loss_curve_)
+    np.testing.assert_array_equal(other.predict_proba(X), plain.predict_proba(X))
+    if not extra:
+        ref = MLPClassifier(**kw).fit(X, y)
+        _assert_same_weights(other, ref)
+        np.testing.assert_allclose(other.loss_curve_, ref.loss_curve_, rtol=1e-10)
+    if echo == "weight_average":  # the echo is a different thing
+        assert not np.allclose(other.echo_coef_, plain.echo_coef_, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("extra", [{}, {"feedback_split": True, "readout_sparsity": 0.3}],
+                         ids=["plain", "split-mask"])
+def test_weight_average_echo_is_an_ema_of_the_recorded_output_layer(digits300, solver,
+                                                                     extra):
+    """The echo after n optimizer steps, from the output layer recorded after each."""
+    X, y = digits300
+    X, y = X[:60], y[:60]
+    tau = 5.0
+    m = ITDSMLPClassifier((8,), solver=solver, batch_size=60, td_gain=1.0,
+                          td_timescale=tau, echo="weight_average", random_state=0,
+                          learning_rate_init=0.05, **extra)
+    m.partial_fit(X, y, classes=np.arange(10))  # one minibatch: one step
+    start = (m.echo_coef_.copy(), m.echo_intercept_.copy())
+    recorded = []
+    for _ in range(12):
+        m.partial_fit(X, y)
+        recorded.append((m.coefs_[-1].copy(), m.intercepts_[-1].copy()))
+    a, n = 1.0 - 1.0 / tau, len(recorded)
+    for part in (0, 1):
+        want = a**n * start[part] + sum((1 - a) * a ** (n - k) * rec[part]
+                                        for k, rec in enumerate(recorded, start=1))
+        got = m.echo_coef_ if part == 0 else m.echo_intercept_
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    assert not np.allclose(m.echo_coef_, m.coefs_[-1], rtol=1e-3, atol=1e-4)
+
+
 # -- the rule at the output layer, checked against a hand-written step ------------------
-def _hand_step(X, Y, state, td_gain, td_timescale, lr, alpha):
+def _hand_step(X, Y, state, td_gain, td_timescale, lr, alpha, echo="learned", td_sign=1):
     """One full-batch SGD (momentum 0) step of a tanh network with one hidden
-    layer and an iTDS softmax output, written out from the method page."""
+    layer and an iTDS softmax output, written out from the method page (each
+    reading of the echo, each sign)."""
     W0, b0, W1, b1, We, be = (a.copy() for a in state)
     n = X.shape[0]
     H = np.tanh(X @ W0 + b0)
     P = softmax(H @ W1 + b1, axis=1)
     Pe = softmax(H @ We + be, axis=1)
-    G = ((P - Y) + td_gain * (P - Pe)) / n  # gradient on the logits
+    G = ((P - Y) + td_sign * td_gain * (P - Pe)) / n  # gradient on the logits
     dW1 = H.T @ G + alpha * W1 / n
     db1 = G.sum(0)
     D = (G @ W1.T) * (1 - H**2)
@@ -217,8 +276,11 @@ def _hand_step(X, Y, state, td_gain, td_timescale, lr, alpha):
     Ge = (Pe - P) / n  # cross-entropy gradient teaching the echo to output P
     new = (W0 - lr * dW0, b0 - lr * db0, W1 - lr * dW1, b1 - lr * db1,
            We - lr / td_timescale * (H.T @ Ge), be - lr / td_timescale * Ge.sum(0))
+    if echo == "weight_average":  # the output layer's moving average
+        new = new[:4] + (We + (new[2] - We) / td_timescale,
+                         be + (new[3] - be) / td_timescale)
     e_sup, e_td = Y - P, Pe - P
-    delta = e_sup + td_gain * e_td
+    delta = e_sup + td_sign * td_gain * e_td
     diag = {
         "e_sup": np.abs(e_sup).mean(),
         "e_td": np.abs(e_td).mean(),
@@ -228,6 +290,31 @@ def _hand_step(X, Y, state, td_gain, td_timescale, lr, alpha):
         "n_updates": n,
     }
     return new, diag
+
+
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+def test_each_reading_and_sign_matches_hand_computation(digits300, echo, td_sign):
+    X, y = digits300[0][:40], digits300[1][:40]
+    Y = np.eye(10)[y]
+    lr, tau, alpha, g = 0.5, 4.0, 1e-2, 1.5
+    m = ITDSMLPClassifier((6,), activation="tanh", solver="sgd", momentum=0.0,
+                          learning_rate_init=lr, batch_size=40, alpha=alpha,
+                          td_gain=g, td_timescale=tau, random_state=0,
+                          echo=echo, td_sign=td_sign)
+    for _ in range(3):  # move the readout away from its echo first
+        m.partial_fit(X, y, classes=np.arange(10))
+    before = [a.copy() for a in _state(m)]
+    assert np.abs(before[2] - before[4]).max() > 1e-3
+    expected, diag = _hand_step(X, Y, before, g, tau, lr, alpha, echo, td_sign)
+    m.partial_fit(X, y)
+    for got, want in zip(_state(m), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    for key, value in diag.items():
+        assert m.td_history_[key][-1] == pytest.approx(value, rel=1e-9)
+    # the reading and the sign are material
+    default, _ = _hand_step(X, Y, before, g, tau, lr, alpha)
+    assert not np.allclose(default[2 if td_sign == -1 else 4],
+                           expected[2 if td_sign == -1 else 4], rtol=1e-6, atol=1e-9)
 
 
 def _state(m):

@@ -104,15 +104,16 @@ def ridge(R, Y, alpha):
     return np.linalg.solve(R.T @ R + alpha * np.eye(R.shape[1]), R.T @ Y)
 
 
-def naive_itds(R, Y, rule, td_gain, td_timescale, lr, alpha, epochs):
-    """The bounded rule, one trial at a time, dense P."""
+def naive_itds(R, Y, rule, td_gain, td_timescale, lr, alpha, epochs, echo="learned",
+               td_sign=1):
+    """The bounded rule, one trial at a time, dense P (each reading of the echo)."""
     W = np.zeros((R.shape[1], Y.shape[1]))
     Wbar = np.zeros_like(W)
     P = np.eye(R.shape[1]) / alpha
     for _ in range(epochs):
         for r, y in zip(R, Y):
             z, d = r @ W, r @ Wbar
-            delta = ((y - z) + td_gain * (d - z)) / (1 + td_gain)
+            delta = ((y - z) + td_sign * td_gain * (d - z)) / (1 + td_gain)
             if rule == "rls":
                 Pr = P @ r
                 gain = Pr / (1 + r @ Pr)
@@ -120,7 +121,10 @@ def naive_itds(R, Y, rule, td_gain, td_timescale, lr, alpha, epochs):
             else:
                 gain = lr * r / (r @ r)
             W = W + np.outer(gain, delta)
-            Wbar = Wbar + np.outer(gain, z - d) / td_timescale
+            if echo == "learned":
+                Wbar = Wbar + np.outer(gain, z - d) / td_timescale
+            else:  # the weight average
+                Wbar = Wbar + (W - Wbar) / td_timescale
     return W, Wbar
 
 
@@ -167,6 +171,38 @@ def test_readout_follows_the_naive_bounded_rule(sequences, rule, td_gain):
     W, Wbar = naive_itds(R, np.eye(2)[y], rule, td_gain, 3.0, 0.2, 1.0, 3)
     np.testing.assert_allclose(clf.readout_.W, W, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(clf.readout_.W_echo, Wbar, rtol=1e-8, atol=1e-10)
+
+
+READINGS = [("learned", -1), ("weight_average", 1), ("weight_average", -1)]
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+def test_each_reading_and_sign_follows_the_naive_rule(sequences, rule, echo, td_sign):
+    """Issue 14: the echo readings and the flipped sign, through fit."""
+    X, y = sequences
+    kw = dict(learning_rule=rule, td_gain=0.7, td_timescale=3.0, max_iter=3,
+              learning_rate=0.2, rls_alpha=1.0)
+    clf = _clf(echo=echo, td_sign=td_sign, **kw).fit(X, y)
+    R = naive_rows(clf, X)
+    W, Wbar = naive_itds(R, np.eye(2)[y], rule, 0.7, 3.0, 0.2, 1.0, 3, echo, td_sign)
+    np.testing.assert_allclose(clf.readout_.W, W, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(clf.readout_.W_echo, Wbar, rtol=1e-8, atol=1e-10)
+    default = _clf(**kw).fit(X, y)
+    assert not np.allclose(clf.readout_.W, default.readout_.W, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+def test_zero_gain_every_reading_and_sign_is_the_plain_fit(iris, rule, echo, td_sign):
+    X, y = iris
+    kw = dict(learning_rule=rule, max_iter=3 if rule == "lms" else 1, td_gain=0.0)
+    plain = _clf(**kw).fit(X, y)
+    other = _clf(echo=echo, td_sign=td_sign, **kw).fit(X, y)
+    np.testing.assert_array_equal(other.readout_.W, plain.readout_.W)
+    np.testing.assert_array_equal(other.predict_proba(X), plain.predict_proba(X))
+    np.testing.assert_array_equal(other.decision_function(X), plain.decision_function(X))
+    np.testing.assert_array_equal(other.td_step_norms(X, y), plain.td_step_norms(X, y))
 
 
 def test_unequal_lengths_equal_each_trial_run_alone(sequences):

@@ -229,6 +229,56 @@ def test_lms_equals_the_naive_itds_lms_loop(td_gain):
     assert model.n_iter_ == 2
 
 
+READINGS = [("learned", -1), ("weight_average", 1), ("weight_average", -1)]
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+def test_each_reading_and_sign_equals_a_naive_loop(rule, echo, td_sign):
+    """Issue 14: the echo readings and the flipped sign, in sequential mode
+    (RLS: exact blocks over a series longer than one block)."""
+    X, Y = _series(260)
+    lr, tau, g, alpha = 0.1, 3.0, 0.7, 1.0
+    model = _reg(learning_rule=rule, learning_rate=lr, rls_alpha=alpha, td_gain=g,
+                 td_timescale=tau, washout=5, max_iter=2, echo=echo,
+                 td_sign=td_sign).fit(X, Y)
+    S = naive_states(model, X)
+    R = np.hstack([S, np.ones((len(S), 1))])[5:]
+    W = np.zeros((R.shape[1], 2))
+    Wbar = np.zeros_like(W)
+    P = np.eye(R.shape[1]) / alpha
+    for _ in range(2):  # each pass restarts the series (same states)
+        for r, y in zip(R, standardize(Y)[5:]):
+            z, d = r @ W, r @ Wbar
+            if rule == "lms":
+                gain = lr * r / (r @ r)
+            else:
+                Pr = P @ r
+                gain = Pr / (1 + r @ Pr)
+                P = P - np.outer(gain, Pr)
+            W = W + np.outer(gain, ((y - z) + td_sign * g * (d - z)) / (1 + g))
+            if echo == "learned":
+                Wbar = Wbar + np.outer(gain, z - d) / tau
+            else:
+                Wbar = Wbar + (W - Wbar) / tau
+    np.testing.assert_allclose(model.readout_.W, W, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(model.readout_.W_echo, Wbar, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+@pytest.mark.parametrize("kw", [
+    {}, {"learning_rule": "lms", "max_iter": 2},
+    {"output_feedback": True}, {"mode": "samples", "n_steps": 3}],
+    ids=["rls", "lms", "force", "samples"])
+def test_zero_gain_every_reading_and_sign_is_the_plain_fit(echo, td_sign, kw):
+    X, Y = _series(200)
+    plain = _reg(washout=5, rls_alpha=1.0, **kw).fit(X, Y)
+    other = _reg(washout=5, rls_alpha=1.0, echo=echo, td_sign=td_sign, **kw).fit(X, Y)
+    np.testing.assert_array_equal(other.readout_.W, plain.readout_.W)
+    np.testing.assert_array_equal(other.predict(X[:40]), plain.predict(X[:40]))
+    np.testing.assert_array_equal(other.td_step_norms(X, Y), plain.td_step_norms(X, Y))
+
+
 def test_lms_learns_a_sine():
     """Normalized LMS, one-step prediction of a sine (period 50 steps).
 
