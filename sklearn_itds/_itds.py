@@ -311,7 +311,7 @@ class ITDSReadout:
 
     With ``echo="weight_average"`` the echo columns of ``mix`` are zero (the
     step leaves ``Wbar`` as it is) and each row's update is followed by
-    ``Wbar += (W - Wbar) / td_timescale`` (:meth:`_follow`).
+    ``Wbar += (W - Wbar) / td_timescale`` (``_follow``).
 
     :meth:`partial_fit` with RLS (float64, no sign split, no mask) makes the
     same updates ``block_size`` rows at a time (``_rls_block``, exact up to
@@ -760,7 +760,7 @@ def rule_matrix(n_outputs, td_gain, td_timescale, td_sign=1, echo="learned"):
     With ``td_sign=-1``, ``delta = (y - z - td_gain (d - z)) / (1 +
     td_gain)``: the first block column is ``[-(1 - td_gain) / (1 + td_gain)
     I, -lam I]``. With ``echo="weight_average"`` the second block column is
-    zero (that echo follows ``W`` instead, see :meth:`ITDSReadout._follow`).
+    zero (that echo follows ``W`` instead, see ``ITDSReadout._follow``).
 
     With ``td_gain == 0`` the first block column is ``[-I, 0]`` and the target
     is divided by 1, so ``delta = y - z`` exactly, for either sign.
