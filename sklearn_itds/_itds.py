@@ -95,6 +95,7 @@ from ._threads import single_blas_thread
 __all__ = [
     "ECHO_READINGS",
     "RUNAWAY_FACTOR",
+    "DecisionEcho",
     "ITDSReadout",
     "SoftmaxEcho",
     "TDHistory",
@@ -107,7 +108,7 @@ __all__ = [
 ]
 
 
-ECHO_READINGS = ("learned", "weight_average")
+ECHO_READINGS = ("learned", "weight_average", "decision")
 """The values of the estimators' ``echo`` parameter (see the module docstring)."""
 
 TD_SIGNS = (1, -1)
@@ -365,6 +366,7 @@ class ITDSReadout:
     ):
         self.rule = rule
         self.learning_rate = learning_rate
+        self.rls_alpha = rls_alpha
         self.td_gain = td_gain
         self.td_timescale = td_timescale
         self.echo = echo
@@ -388,6 +390,32 @@ class ITDSReadout:
         self._buffer = []
         self._peak_output = self._peak_target = 0.0
         self._last_row = None  # the last row given to update(), until flush()
+
+    def set_prior(self, rls_alpha):
+        """Set the RLS prior ``P0 = I / rls_alpha``, before any update.
+
+        For a penalty chosen from the data the readout will learn from (see
+        :mod:`sklearn_itds._ridge`), once the rows are known.
+        """
+        if self.history.epochs["n_updates"] or self._buffer or self.coef_pair.any():
+            raise RuntimeError("set_prior is for a readout that has not learned yet")
+        self.rls_alpha = rls_alpha
+        self.P[...] = np.eye(self.P.shape[0], dtype=self.P.dtype) / rls_alpha
+
+    def restart(self):
+        """Start ``W`` (and the echo readout) again from zero and RLS's ``P``
+        from its prior; the diagnostics are kept.
+
+        An RLS pass that follows is then exactly ridge regression with
+        penalty ``rls_alpha`` toward the pass's stabilized targets (for the
+        decision echo, fixed during the pass: see :class:`DecisionEcho`).
+        """
+        self.coef_pair[...] = 0.0
+        if self.feedback_split:
+            self.W_pos[...] = 0.0
+            self.W_neg[...] = 0.0
+        if self.rule == "rls":
+            self.P[...] = np.eye(self.P.shape[0], dtype=self.P.dtype) / self.rls_alpha
 
     @property
     def W(self):
@@ -416,9 +444,16 @@ class ITDSReadout:
         self._last_row = r
         return zd[:self.n_outputs]
 
-    def partial_fit(self, R, Y):
-        """Sequential updates on the rows of ``R``; returns a-priori outputs."""
+    def partial_fit(self, R, Y, echo=None):
+        """Sequential updates on the rows of ``R``; returns a-priori outputs.
+
+        ``echo`` (n_rows, n_outputs): each row's echo ``d``, for the readings
+        whose echo is not a readout (``echo="decision"``, see
+        :class:`DecisionEcho`); it is held fixed during the call.
+        """
         n = R.shape[0]
+        if (echo is None) != (self.echo != "decision"):
+            raise ValueError('echo rows are given exactly when echo="decision"')
         ZD = np.empty((n, self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
         gain_norms = np.empty(n)
         update = self._update
@@ -427,22 +462,24 @@ class ITDSReadout:
         # here but by diverged(), which the estimators turn into a warning.
         with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             if self.rule == "lms" and not self.feedback_split and self.mask is None:
-                self._lms_pass(R, Y, ZD, gain_norms)
+                self._lms_pass(R, Y, ZD, gain_norms, echo)
             else:
                 start = 0
                 while block > 1 and n - start >= 2:
                     stop = min(start + block, n)
                     if not self._rls_block(R[start:stop], Y[start:stop],
-                                           ZD[start:stop], gain_norms[start:stop]):
+                                           ZD[start:stop], gain_norms[start:stop],
+                                           None if echo is None else echo[start:stop]):
                         break  # not positive definite: the per-row updates decide
                     start = stop
                 for i in range(start, n):
-                    ZD[i], gain_norms[i] = update(R[i], Y[i])
+                    ZD[i], gain_norms[i] = update(R[i], Y[i],
+                                                  None if echo is None else echo[i])
             self._record(ZD, Y, gain_norms)
             self._watch(R[-_WATCHED_ROWS:], Y)
         return ZD[:, :self.n_outputs]
 
-    def _lms_pass(self, R, Y, ZD, gain_norms):
+    def _lms_pass(self, R, Y, ZD, gain_norms, echo=None):
         """Plain normalized-LMS updates on the rows of ``R``, in order.
 
         The same arithmetic as :meth:`_update` for ``rule="lms"`` without a
@@ -461,6 +498,8 @@ class ITDSReadout:
         for i in range(R.shape[0]):
             r = R[i]
             zd = r @ C
+            if echo is not None:
+                zd[K:] = echo[i]
             ZD[i] = zd
             ger(scales[i], r, zd @ mix + target[i], a=C, overwrite_a=1)
             if follow is not None:
@@ -474,11 +513,16 @@ class ITDSReadout:
         step /= self.td_timescale
         Wbar += step
 
-    def _update(self, r, y):
-        """The update itself; returns ``([z, d], |gain|)`` before the update."""
+    def _update(self, r, y, d=None):
+        """The update itself; returns ``([z, d], |gain|)`` before the update.
+
+        ``d``: the row's echo when it is given (``echo="decision"``).
+        """
         K = self.n_outputs
         blas = _blas(self.coef_pair.dtype)
         zd = r @ self.coef_pair
+        if d is not None:
+            zd[K:] = d
         err = zd @ self.mix
         err[:K] += y * self._target_scale  # err = [delta, (z - d) / td_timescale]
         if self.rule == "rls":
@@ -509,12 +553,62 @@ class ITDSReadout:
             self._follow()
         return zd, scale * np.sqrt(gain @ gain)
 
+    def ridge_pass(self, solver, Y, echo):
+        """:meth:`restart` and one RLS pass toward fixed echo rows, in closed form.
+
+        With the echo ``D`` held fixed (``echo="decision"``) and ``td_sign = 1``
+        (or ``td_gain == 0``), every row's bounded stabilized error is ``s_i -
+        z_i`` with the fixed stabilized target ``s = (y + td_gain d) / (1 +
+        td_gain)``, so an RLS pass from ``W = 0``, ``P0 = I / rls_alpha`` ends,
+        in any row order, at the ridge solution toward ``S`` with ``P = (R^T R
+        + rls_alpha I)^{-1}``: this method sets both directly (equal to the
+        per-row pass up to rounding; tested).
+
+        Parameters
+        ----------
+        solver : :class:`~sklearn_itds._ridge.RidgeSolver`
+            Built on the rows ``R`` (n_rows, n_inputs).
+        Y, echo : ndarray of shape (n_rows, n_outputs)
+            Targets and echo rows, in the order of ``R``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_rows, n_outputs)
+            Each row's leave-one-out output (the fit on the other rows):
+            what stands for the a-priori outputs in the diagnostics.
+        """
+        K = self.n_outputs
+        if not self.ridge_pass_applies():
+            raise ValueError("ridge_pass needs rule='rls' with td_sign=1 (or td_gain=0), "
+                             "no feedback_split and no mask")
+        lam = self.mix[K, 0]
+        Y = np.asarray(Y, dtype=np.float64)
+        S = Y * self._target_scale + lam * echo  # err = S - z (rule_matrix)
+        W = solver.coef(S, self.rls_alpha)
+        Z = solver.loo_outputs(S, self.rls_alpha)
+        # weight_change: W's change over the call, per row (no per-row steps here)
+        change = np.linalg.norm(W - self.W) / len(Y)
+        self.coef_pair[...] = 0.0
+        self.coef_pair[:, :K] = W
+        self.P[...] = solver.inverse(self.rls_alpha)
+        _, e_sup, e_td = stabilized_error(Y, Z, echo, self.td_gain, bounded=True)
+        self.history.record(e_sup, e_td, np.full(len(Y), change))
+        self._watch(solver.R[-_WATCHED_ROWS:].astype(self.coef_pair.dtype), Y)
+        return Z
+
+    def ridge_pass_applies(self):
+        """True when :meth:`ridge_pass` applies: RLS, no split, no mask, and
+        the readout's own output enters ``delta`` as ``-z`` (``td_sign = 1``
+        or ``td_gain == 0``)."""
+        return (self.rule == "rls" and not self.feedback_split and self.mask is None
+                and self.mix[0, 0] == -1.0)
+
     def _blockable(self):
         """True when ``_rls_block`` applies: RLS, float64, no split, no mask."""
         return (self.rule == "rls" and not self.feedback_split and self.mask is None
                 and self.coef_pair.dtype == np.float64)
 
-    def _rls_block(self, R, Y, ZD, gain_norms):
+    def _rls_block(self, R, Y, ZD, gain_norms, echo=None):
         """The per-row RLS updates of the ``b`` rows of ``R``, done at once, exactly.
 
         With ``P`` and ``C = [W | Wbar]`` at the block start, ``q_i = P_i r_i``
@@ -552,6 +646,8 @@ class ITDSReadout:
             self._average_block(R, Y, ZD, Qt, sd, L_strict)
             return True
         zd0 = R @ self.coef_pair
+        if echo is not None:  # a given echo: constant, the echo columns of mix are 0
+            zd0[:, K:] = echo
         rhs = zd0 @ self.mix
         rhs[:, :K] += Y * self._target_scale
         # err_i = (zd0_i + sum_j L_ij err_j) mix + t_i, with mix = kron(m, I_K):
@@ -653,7 +749,8 @@ class ITDSReadout:
             LMS:  learning_rate * |r| |delta| / |r|^2
             RLS:  |P r| / (1 + r^T P r) * |delta|
 
-        (divided by ``1 + td_gain``: the readout's bounded form).
+        (divided by ``1 + td_gain``: the readout's bounded form). For the
+        decision echo, a row's echo is the readout's present decision on it.
         Nothing is changed (neither ``W``, ``Wbar`` nor ``P``). With
         ``td_gain == 0`` this is the size of the plain supervised update. With
         ``feedback_split`` or a mask it is the size of the update *before*
@@ -672,6 +769,8 @@ class ITDSReadout:
         """
         K = self.n_outputs
         ZD = R @ self.coef_pair
+        if self.echo == "decision":  # the echo of a new row: the present decision
+            ZD[:, K:] = DecisionEcho.decisions(ZD[:, :K])
         delta, _, _ = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain,
                                        bounded=True, td_sign=self.td_sign)
         delta_norm = np.linalg.norm(delta, axis=1)
@@ -746,6 +845,57 @@ class ITDSReadout:
         self._peak_output = self._peak_target = 0.0
 
 
+class DecisionEcho:
+    """The decision echo: each training sample's running average of the
+    readout's past decisions on it (``echo="decision"``, classifiers).
+
+    The readout's outputs on the training samples are one-hot targets; its
+    *decision* on a sample is the one-hot vector of its largest output. The
+    echo ``D`` (one row per training sample) starts at the targets and, after
+    every pass of ``fit``, moves toward the decisions of the readout as the
+    pass left it::
+
+        D <- D + (onehot(argmax z) - D) / td_timescale
+
+    During the next pass a sample's row of ``D`` is its echo ``d``, held
+    fixed, and the readout learns from the bounded stabilized error
+    ``delta = (e_sup + td_sign td_gain (d - z)) / (1 + td_gain)`` (see the
+    module docstring) with ``e_sup = y - z``. With ``td_sign = 1`` this is
+    ``s - z`` with the stabilized target ``s = (y + td_gain d) / (1 +
+    td_gain)``: where the readout's own past decision contradicts a label,
+    the target leans toward the decision. The first pass learns from ``d =
+    y``, i.e. plainly; with ``td_gain == 0`` every pass does, bit for bit.
+
+    Unlike the readout echoes, ``D`` is not a function of the features: it is
+    a memory of the training samples, so it exists for ``fit``'s passes only.
+    :meth:`decisions` gives the echo of new samples: the readout's present
+    decisions on them.
+
+    Parameters
+    ----------
+    targets : ndarray of shape (n_samples, n_outputs)
+        One-hot targets of the training samples, in their order.
+    td_timescale : float
+        Passes over which the echo averages the decisions (>= 1: 1 keeps the
+        last pass's decisions only).
+    """
+
+    def __init__(self, targets, td_timescale):
+        self.D = np.array(targets, dtype=np.float64)
+        self.td_timescale = td_timescale
+
+    @staticmethod
+    def decisions(Z):
+        """One-hot rows of the largest output of each row of ``Z``."""
+        hot = np.zeros(Z.shape, dtype=Z.dtype)
+        hot[np.arange(Z.shape[0]), np.argmax(Z, axis=1)] = 1.0
+        return hot
+
+    def update(self, Z):
+        """After a pass: ``Z`` are the readout's outputs on the training samples."""
+        self.D += (self.decisions(Z) - self.D) / self.td_timescale
+
+
 def rule_matrix(n_outputs, td_gain, td_timescale, td_sign=1, echo="learned"):
     """The bounded iTDS rule as a linear map.
 
@@ -766,7 +916,7 @@ def rule_matrix(n_outputs, td_gain, td_timescale, td_sign=1, echo="learned"):
     is divided by 1, so ``delta = y - z`` exactly, for either sign.
     """
     eye = np.eye(n_outputs)
-    inv_t = 1.0 / td_timescale if echo == "learned" else 0.0
+    inv_t = 1.0 / td_timescale if echo == "learned" else 0.0  # others: no Wbar learning
     lam = td_gain / (1.0 + td_gain)
     own = -1.0
     if td_sign == -1 and td_gain != 0:

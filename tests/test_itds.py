@@ -873,3 +873,118 @@ def test_softmax_echo_follow_is_an_ema_step():
     learned.follow(W, b)  # a no-op: the learned echo follows its gradient
     np.testing.assert_array_equal(learned.coef, coef)
     np.testing.assert_array_equal(learned.intercept, intercept)
+
+
+# -- the decision echo: echo rows given by the caller ---------------------------------
+
+
+def naive_given_echo(R, Y, D, rule, td_gain, td_sign=1, W=None, P=None):
+    """One pass with a fixed echo row per sample, written out (dense P)."""
+    W = np.zeros((R.shape[1], Y.shape[1])) if W is None else W.copy()
+    P = np.eye(R.shape[1]) / ALPHA if P is None else P.copy()
+    for r, y, d in zip(R, Y, D):
+        z = r @ W
+        delta = ((y - z) + td_sign * td_gain * (d - z)) / (1 + td_gain)
+        if rule == "rls":
+            Pr = P @ r
+            gain = Pr / (1 + r @ Pr)
+            P = P - np.outer(gain, Pr)
+        else:
+            gain = LR * r / (r @ r)
+        W = W + np.outer(gain, delta)
+    return W, P
+
+
+@pytest.mark.parametrize("rule, block", [("lms", 0), ("rls", 0), ("rls", 64)])
+@pytest.mark.parametrize("td_gain, td_sign", [(0.0, 1), (1.5, 1), (0.6, -1)])
+def test_given_echo_rows_follow_the_naive_rule(rule, block, td_gain, td_sign):
+    rng = np.random.RandomState(5)
+    R, Y = _rows(rng, 150, 20, 3)
+    D = np.eye(3)[rng.randint(3, size=150)]
+    readout = _readout(20, 3, rule, td_gain, echo="decision", td_sign=td_sign)
+    readout.block_size = block
+    Z = readout.partial_fit(R, Y, D)
+    W, P = naive_given_echo(R, Y, D, rule, td_gain, td_sign)
+    np.testing.assert_allclose(readout.W, W, rtol=1e-9, atol=1e-11)
+    assert not readout.W_echo.any()  # no echo readout learns
+    if rule == "rls":
+        np.testing.assert_allclose(full_P(readout), P, rtol=1e-9, atol=1e-11)
+    readout.history.end_epoch()
+    e_td = np.abs(D - Z).mean()  # the diagnostics read the given echo
+    np.testing.assert_allclose(readout.history.epochs["e_td"][0], e_td, rtol=1e-10)
+    with pytest.raises(ValueError, match="echo rows"):
+        readout.partial_fit(R, Y)
+    with pytest.raises(ValueError, match="echo rows"):
+        _readout(20, 3, rule, td_gain).partial_fit(R, Y, D)
+
+
+@pytest.mark.parametrize("n", [30, 150])  # fewer rows than inputs, and more
+@pytest.mark.parametrize("td_gain", [0.0, 1.0, 2.5])
+def test_ridge_pass_is_a_restarted_rls_pass(n, td_gain):
+    from sklearn_itds._ridge import RidgeSolver
+
+    rng = np.random.RandomState(6)
+    R, Y = _rows(rng, n, 50, 3)
+    D = np.eye(3)[rng.randint(3, size=n)]
+    closed = _readout(50, 3, "rls", td_gain, echo="decision")
+    closed.partial_fit(R[:20], Y[:20], D[:20])  # something to restart from
+    Z = closed.ridge_pass(RidgeSolver(R), Y, D)
+    W, P = naive_given_echo(R, Y, D, "rls", td_gain)
+    np.testing.assert_allclose(closed.W, W, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(closed.P, P, rtol=1e-8, atol=1e-10)
+    S = (Y + td_gain * D) / (1 + td_gain)  # ridge toward the stabilized targets
+    np.testing.assert_allclose(W, np.linalg.solve(R.T @ R + ALPHA * np.eye(50), R.T @ S),
+                               rtol=1e-8, atol=1e-10)
+    for i in (0, n // 2, n - 1):  # a-priori stand-in: the fit without the row
+        keep = np.arange(n) != i
+        W_i = np.linalg.solve(R[keep].T @ R[keep] + ALPHA * np.eye(50), R[keep].T @ S[keep])
+        np.testing.assert_allclose(Z[i], R[i] @ W_i, rtol=1e-8, atol=1e-10)
+    # the same result as restart() and a per-row pass
+    rows = _readout(50, 3, "rls", td_gain, echo="decision")
+    rows.block_size = 0
+    rows.partial_fit(R[:20], Y[:20], D[:20])
+    rows.restart()
+    rows.partial_fit(R, Y, D)
+    np.testing.assert_allclose(closed.W, rows.W, rtol=1e-8, atol=1e-10)
+
+
+def test_ridge_pass_applies_only_where_it_is_exact():
+    assert _readout(5, 2, "rls", 1.0, echo="decision").ridge_pass_applies()
+    assert _readout(5, 2, "rls", 0.0, echo="decision", td_sign=-1).ridge_pass_applies()
+    for kw in (dict(td_sign=-1), dict(feedback_split=True),
+               dict(mask=np.ones((5, 2), dtype=bool))):
+        readout = _readout(5, 2, "rls", 1.0, echo="decision", **kw)
+        assert not readout.ridge_pass_applies()
+        with pytest.raises(ValueError, match="ridge_pass needs"):
+            readout.ridge_pass(None, np.zeros((3, 2)), np.zeros((3, 2)))
+    assert not _readout(5, 2, "lms", 1.0, echo="decision").ridge_pass_applies()
+
+
+def test_decision_echo_averages_the_decisions():
+    from sklearn_itds._itds import DecisionEcho
+
+    Y = np.eye(3)[[0, 1, 2, 0]]
+    echo = DecisionEcho(Y, td_timescale=4.0)
+    Z = np.array([[0.2, 0.9, 0.1], [0.0, 1.0, -1.0], [3.0, 2.0, 1.0], [0.5, 0.4, 0.4]])
+    echo.update(Z)
+    hot = np.eye(3)[[1, 1, 0, 0]]
+    np.testing.assert_allclose(echo.D, Y + (hot - Y) / 4.0)
+    echo.update(Z)
+    np.testing.assert_allclose(echo.D, Y + (hot - Y) * (1 - 0.75 ** 2))
+    np.testing.assert_array_equal(DecisionEcho.decisions(Z), hot)
+
+
+def test_set_prior_and_restart():
+    rng = np.random.RandomState(7)
+    R, Y = _rows(rng, 40, 6, 2)
+    readout = _readout(6, 2, "rls", 0.0)
+    readout.set_prior(4.0)
+    np.testing.assert_allclose(readout.P, np.eye(6) / 4.0)
+    readout.partial_fit(R, Y)
+    np.testing.assert_allclose(readout.W, np.linalg.solve(R.T @ R + 4.0 * np.eye(6),
+                                                          R.T @ Y), rtol=1e-9)
+    with pytest.raises(RuntimeError, match="not learned yet"):
+        readout.set_prior(1.0)
+    readout.restart()
+    assert not readout.coef_pair.any()
+    np.testing.assert_allclose(readout.P, np.eye(6) / 4.0)
