@@ -24,6 +24,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from ._itds import ITDSReadout, make_sparsity_mask
 from ._representations import from_summary, n_features, reverse_trials, trial_features
 from ._reservoir import Reservoir, spawn_streams
+from ._ridge import RidgeSolver, loo_alpha
 from ._threads import single_blas_thread
 from ._validation import (
     COMMON,
@@ -56,6 +57,7 @@ class ReservoirMixin:
     """
 
     _LIVE_PARAMS = ("max_iter", "shuffle", "verbose", "random_state")
+    _ECHO_READINGS = ("learned", "weight_average")  # see check_echo
 
     def _check_continued(self):
         """Raise if a parameter of the fitted model was changed since its fit."""
@@ -68,7 +70,7 @@ class ReservoirMixin:
         check_params(self, specs)
         check_option(self.learning_rule, "learning_rule", _LEARNING_RULES)
         check_bool(self.feedback_split, "feedback_split")
-        check_echo(self)
+        check_echo(self, self._ECHO_READINGS)
         check_random_state_param(self.random_state)
         check_dtype(self.dtype)
 
@@ -96,11 +98,12 @@ class ReservoirMixin:
             dtype=dtype,
         )
         shape = (self.n_reservoir + 1 if n_readout is None else n_readout, n_outputs)
+        alpha = self._rls_alpha()
         self.readout_ = ITDSReadout(
             *shape,
             rule=self.learning_rule,
             learning_rate=self.learning_rate,
-            rls_alpha=self._rls_alpha(),
+            rls_alpha=alpha if alpha is not None else 1.0,  # None: see _fit_penalty
             td_gain=self.td_gain,
             td_timescale=self.td_timescale,
             echo=self.echo,
@@ -112,28 +115,64 @@ class ReservoirMixin:
         return order_rng
 
     def _rls_alpha(self):
-        """The RLS prior to use (an estimator may resolve an "auto" default)."""
+        """The RLS prior to use (an estimator may resolve an "auto" default), or
+        None: chosen from the training rows by :meth:`_fit_penalty`."""
         return self.rls_alpha
 
-    def _trial_pass(self, rows, targets, order):
+    def _fit_penalty(self, rows, targets, solver=None):
+        """Set ``rls_alpha_``, choosing it by leave-one-out if needed.
+
+        When :meth:`_rls_alpha` is None (``rls_alpha="auto"`` where the
+        estimator chooses it from the data), the penalty with the least exact
+        leave-one-out error of ridge toward ``targets`` on ``rows`` (see
+        :mod:`sklearn_itds._ridge`; ``solver``, a ``RidgeSolver`` of the rows
+        if one was built) becomes the RLS prior of the readout, which has not
+        learned yet. ``rls_alpha_`` is None with LMS (unused).
+        """
+        alpha = self._rls_alpha()
+        if self.learning_rule != "rls":
+            alpha = None
+        elif alpha is None:
+            alpha = loo_alpha(RidgeSolver(rows) if solver is None else solver, targets)
+            self.readout_.set_prior(alpha)
+        self.rls_alpha_ = alpha
+
+    def _trial_pass(self, rows, targets, order, echo=None, restart=False, solver=None):
         """One pass of readout updates over ``rows[order]``.
 
-        The updates run in blocks of ``_PASS_BLOCK`` rows with a divergence
-        check after each; a diverged pass is undone (the readout goes back to
-        its state at the start of the pass) and warned about. Returns the
-        a-priori outputs in ``order``, or None when the pass diverged.
+        ``echo``: the echo rows in the order of ``rows`` (``echo="decision"``);
+        with ``restart`` the readout starts the pass afresh
+        (:meth:`ITDSReadout.restart`), and with a ``solver`` (a
+        :class:`~sklearn_itds._ridge.RidgeSolver` of ``rows``) it does so in
+        closed form (:meth:`ITDSReadout.ridge_pass`; the order is then
+        immaterial). The updates run in blocks of ``_PASS_BLOCK`` rows with a
+        divergence check after each; a diverged pass is undone (the readout
+        goes back to its state at the start of the pass, before any restart)
+        and warned about. Returns the a-priori outputs (leave-one-out outputs
+        for a closed-form pass) in ``order``, or None when the pass diverged.
         """
         readout = self.readout_
         snapshot = readout.snapshot()
-        Z = np.empty((len(order), targets.shape[1]))
-        for block in gen_batches(len(order), _PASS_BLOCK):
-            idx = order[block]
-            Z[block] = readout.partial_fit(rows[idx], targets[idx])
-            if readout.diverged():
-                readout.restore(snapshot)
-                warn_divergence(self, self.n_iter_, "Lower learning_rate or td_gain, "
-                                "or raise rls_alpha.")
-                return None
+        if solver is not None:
+            Z = readout.ridge_pass(solver, targets, echo)[order]
+            diverged = readout.diverged()
+        else:
+            if restart:
+                readout.restart()
+            Z = np.empty((len(order), targets.shape[1]))
+            diverged = False
+            for block in gen_batches(len(order), _PASS_BLOCK):
+                idx = order[block]
+                Z[block] = readout.partial_fit(rows[idx], targets[idx],
+                                               None if echo is None else echo[idx])
+                if readout.diverged():
+                    diverged = True
+                    break
+        if diverged:
+            readout.restore(snapshot)
+            warn_divergence(self, self.n_iter_, "Lower learning_rate or td_gain, "
+                            "or raise rls_alpha.")
+            return None
         self._end_epoch(self.n_iter_ + 1)
         self.n_iter_ += 1
         return Z

@@ -185,13 +185,21 @@ def check_option(value, name, options):
         raise ValueError(f"{name}={value!r} is not valid; use one of {allowed}.")
 
 
-def check_echo(estimator):
+def check_echo(estimator, readings=("learned", "weight_average")):
     """Check the ``echo`` and ``td_sign`` parameters every estimator has.
 
-    ``echo`` is one of :data:`sklearn_itds._itds.ECHO_READINGS`; ``td_sign``
-    is the int 1 or -1 (not a bool or a float: it is a sign, not a gain).
+    ``echo`` is one of ``readings`` (a subset of
+    :data:`sklearn_itds._itds.ECHO_READINGS`: the decision echo is the
+    reservoir classifier's); ``td_sign`` is the int 1 or -1 (not a bool or a
+    float: it is a sign, not a gain).
     """
-    check_option(estimator.echo, "echo", ECHO_READINGS)
+    if (isinstance(estimator.echo, str) and estimator.echo in ECHO_READINGS
+            and estimator.echo not in readings):
+        raise ValueError(f"echo={estimator.echo!r} is a reading for classifiers "
+                         f"whose samples are revisited by fit "
+                         f"(ITDSReservoirClassifier); {type(estimator).__name__} "
+                         f"takes echo in {list(readings)}.")
+    check_option(estimator.echo, "echo", readings)
     value = estimator.td_sign
     if (isinstance(value, (bool, np.bool_)) or not isinstance(value, INT)
             or value not in TD_SIGNS):

@@ -69,15 +69,13 @@ def progress_printer(total, stream=None):
 def default_models(quick=False):
     """The estimators of the default comparison, by display name."""
     mlp_iter = 60 if quick else 200
-    res_iter = 50 if quick else 150  # the reservoir's default LMS passes
     n_res = 200 if quick else 400
     return {
         "ITDSMLPClassifier": ITDSMLPClassifier(max_iter=mlp_iter),
         "ITDSMLPClassifier (td_gain=0)": ITDSMLPClassifier(max_iter=mlp_iter, td_gain=0.0),
-        "ITDSReservoirClassifier": ITDSReservoirClassifier(n_reservoir=n_res,
-                                                           max_iter=res_iter),
+        "ITDSReservoirClassifier": ITDSReservoirClassifier(n_reservoir=n_res),
         "ITDSReservoirClassifier (td_gain=0)": ITDSReservoirClassifier(
-            n_reservoir=n_res, max_iter=res_iter, td_gain=0.0),
+            n_reservoir=n_res, td_gain=0.0),
         "MLPClassifier": MLPClassifier(max_iter=mlp_iter),
         "LogisticRegression": make_pipeline(StandardScaler(),
                                             LogisticRegression(max_iter=1000)),

@@ -221,6 +221,11 @@ PARAMS = [
     ("unknown_echo", ALL, {"echo": "average"}, ValueError,
      "echo='average' is not valid; use one of 'learned', 'weight_average'"),
     ("echo_not_a_string", ALL, {"echo": 1}, ValueError, "echo=1 is not valid"),
+    ("decision_echo_outside_the_classifier", ("mlp", "res_reg"), {"echo": "decision"},
+     ValueError, "echo='decision' is a reading for classifiers whose samples are revisited"),
+    ("decision_echo_flipped_at_unit_gain", ("res_clf",),
+     {"echo": "decision", "td_sign": -1, "td_gain": 1.0}, ValueError,
+     "td_sign=-1 with echo='decision' needs td_gain < 1"),
     ("td_sign_zero", ALL, {"td_sign": 0}, ValueError,
      r"td_sign=0 is not valid; use 1 \(the default rule\) or -1 \(the top-down "
      r"term flipped\)"),
@@ -374,7 +379,9 @@ def test_sparse_input_equals_dense(name, fmt):
     X, y = _data(name)
     X[np.abs(X) < 0.7] = 0.0
     Xs = sparse.csr_array(X) if fmt == "csr_array" else getattr(sparse, f"{fmt}_matrix")(X)
-    dense, sparse_ = _fit_on(name, X, y), _fit_on(name, Xs, y)
+    # float64 throughout (the reservoir classifier computes in float32 by default)
+    kw = {"dtype": np.float64} if name == "res_clf" else {}
+    dense, sparse_ = _fit_on(name, X, y, **kw), _fit_on(name, Xs, y, **kw)
     # Only the summation order of X @ W_in differs; RLS (P0 = I / 1e-4) amplifies
     # that 1e-16 rounding to ~1e-12, far below any modelling difference.
     np.testing.assert_allclose(_scores(sparse_, Xs), _scores(dense, X), rtol=1e-8, atol=1e-10)
@@ -382,10 +389,10 @@ def test_sparse_input_equals_dense(name, fmt):
         np.testing.assert_array_equal(sparse_.predict(Xs), dense.predict(X))
 
 
-def _fit_on(name, X, y):
+def _fit_on(name, X, y, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return FACTORIES[name]().fit(X, y)
+        return FACTORIES[name](**kw).fit(X, y)
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -59,16 +59,24 @@ def _fit_diverging(est, Xf=X):
     return [w for w in caught if "diverged" in str(w.message)]
 
 
+# The reservoir classifier's reservoir and per-row readout before its defaults
+# became the decision echo on a ridge readout (the configurations below were
+# found with them).
+OLD_CLF = dict(echo="learned", input_scaling=0.3, bias_scaling=0.2, density=0.1,
+               dtype=np.float64)
+
 # Configurations that train for some epochs and then blow up (found by
 # scanning learning rates just above the normalized-LMS stability limit of 2;
 # the epoch it happens in is in the comment).
 LATE = [
     pytest.param(lambda it: ITDSReservoirClassifier(  # epoch 3
-        12, learning_rate=2.2, td_gain=0.0, max_iter=it, random_state=0),
+        12, learning_rule="lms", learning_rate=2.2, td_gain=0.0, max_iter=it,
+        **OLD_CLF, random_state=0),
         "learning_rate", id="res_clf-lms"),
     pytest.param(lambda it: ITDSReservoirClassifier(  # epoch 5
-        12, learning_rate=2.5, td_gain=0.0, feedback_split=True, max_iter=it,
-        random_state=0), "learning_rate", id="res_clf-lms-feedback_split"),
+        12, learning_rule="lms", learning_rate=2.5, td_gain=0.0, feedback_split=True,
+        max_iter=it, **OLD_CLF, random_state=0), "learning_rate",
+        id="res_clf-lms-feedback_split"),
     pytest.param(lambda it: ITDSReservoirRegressor(  # epoch 7
         12, learning_rule="lms", learning_rate=2.1, max_iter=it, random_state=0),
         "learning_rate", id="res_reg-lms"),
@@ -129,7 +137,8 @@ def test_divergence_stops_in_its_epoch_and_keeps_last_finite_weights(make, param
 FIRST = [
     pytest.param(ITDSReservoirClassifier(12, learning_rule=rule, learning_rate=1e3,
                                          rls_alpha=1e-300, td_gain=1.0,
-                                         feedback_split=fs, max_iter=5, random_state=0),
+                                         feedback_split=fs, max_iter=5, **OLD_CLF,
+                                         random_state=0),
                  id=f"res_clf-{rule}-fs{int(fs)}")
     for rule in ("lms", "rls") for fs in (False, True)
 ] + [

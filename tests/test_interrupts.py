@@ -35,7 +35,9 @@ ESTIMATORS = {
     "mlp_sgd_split": ITDSMLPClassifier(hidden_layer_sizes=(6,), solver="sgd", max_iter=4,
                                        batch_size=10, feedback_split=True,
                                        readout_sparsity=0.3, random_state=0),
-    "res_clf_lms": ITDSReservoirClassifier(n_reservoir=12, max_iter=3, random_state=0),
+    "res_clf_lms": ITDSReservoirClassifier(n_reservoir=12, learning_rule="lms",
+                                           echo="learned", max_iter=3, random_state=0),
+    "res_clf_default": ITDSReservoirClassifier(n_reservoir=12, random_state=0),
     "res_clf_rls_split": ITDSReservoirClassifier(n_reservoir=12, max_iter=2,
                                                  learning_rule="rls", feedback_split=True,
                                                  random_state=0),
@@ -99,9 +101,11 @@ def _interrupt(monkeypatch, name, after, exc=KeyboardInterrupt):
         # Adam for the network and its echo alike: the call counts both.
         owner = _optimizers.SGD if "sgd" in name else _optimizers.Adam
         return _Interrupt(monkeypatch, owner, ["update"], after, exc=exc)
-    # One readout update, or a vectorized LMS pass / exact RLS block of rows.
-    return _Interrupt(monkeypatch, _itds.ITDSReadout, ["_update", "_lms_pass", "_rls_block"],
-                      after, after_running=("_lms_pass", "_rls_block"), exc=exc)
+    # One readout update, or a vectorized LMS pass / exact RLS block of rows /
+    # closed-form ridge pass.
+    return _Interrupt(monkeypatch, _itds.ITDSReadout,
+                      ["_update", "_lms_pass", "_rls_block", "ridge_pass"], after,
+                      after_running=("_lms_pass", "_rls_block", "ridge_pass"), exc=exc)
 
 
 def _calls(monkeypatch, name, call):

@@ -28,7 +28,9 @@ ESTIMATORS = [
     pytest.param(ITDSMLPClassifier((8,), solver="sgd", feedback_split=True,
                                    readout_sparsity=0.3, max_iter=20, random_state=0),
                  id="mlp-sgd-split-sparse"),
-    pytest.param(ITDSReservoirClassifier(20, max_iter=3, random_state=0), id="res_clf"),
+    pytest.param(ITDSReservoirClassifier(20, learning_rule="lms", echo="learned",
+                                         max_iter=3, random_state=0), id="res_clf"),
+    pytest.param(ITDSReservoirClassifier(20, random_state=0), id="res_clf-default"),
     pytest.param(ITDSReservoirClassifier(20, learning_rule="rls", feedback_split=True,
                                          max_iter=3, random_state=0),
                  id="res_clf-rls-split"),
@@ -187,6 +189,9 @@ def test_partial_fit_equals_itself_in_one_call(est, monkeypatch):
     boundaries follow the calls: equal to rounding then, and bit for bit with
     the per-row updates (block size 0).
     """
+    if getattr(est, "echo", None) == "decision":
+        pytest.skip("the decision echo of a partial_fit call is the readout's decision "
+                    "at the call's start: splitting a call refreshes it (documented)")
     one, two = _one_and_two_calls(est)
     # Two calls are two epochs: compare weights and outputs, not the per-epoch
     # bookkeeping (the classifier's temperature_ is calibrated per call).

@@ -64,11 +64,13 @@ def test_readout_step_norms_plain_without_td(rule):
     np.testing.assert_allclose(readout.step_norms(R, Y), expected, rtol=1e-10)
 
 
+@pytest.mark.parametrize("echo", ["learned", "decision"])
 @pytest.mark.parametrize("td_gain", [0.0, 2.0])
-def test_reservoir_classifier_matches_one_real_update(td_gain):
+def test_reservoir_classifier_matches_one_real_update(td_gain, echo):
     X, y = load_iris(return_X_y=True)
     clf = ITDSReservoirClassifier(n_reservoir=30, n_steps=4, learning_rule="rls",
-                                  max_iter=2, td_gain=td_gain, random_state=0)
+                                  max_iter=2, td_gain=td_gain, echo=echo,
+                                  dtype=np.float64, random_state=0)
     clf.fit(X, y)
     idx = [0, 60, 120, 10]
     labels = np.array([0, 2, 1, 0])  # two wrong, two right
