@@ -143,9 +143,10 @@ if AVAILABLE:
     def epoch(X, Y, sw, order, batch_size, coefs, intercepts, echo_coef,
               echo_intercept, params, state1, state2, rates, lr_base, act, softmax,
               learned, weight_average, td_gain, td_sign, td_timescale, alpha, adam,
-              beta_1, beta_2, epsilon, t, momentum, nesterov, E_sup, E_td, h_sq):
-        """One epoch of minibatch updates; returns ``(sum of batch loss x
-        rows, Adam's step count)``.
+              beta_1, beta_2, epsilon, t, total, momentum, nesterov, E_sup, E_td,
+              h_sq):
+        """Minibatch updates over the rows ``order`` (in that order); returns
+        ``(total + sum of batch loss x rows, Adam's step count after them)``.
 
         ``coefs``/``intercepts`` are the network's layers (updated in place);
         ``params`` the flat views of every optimized array in gradient order
@@ -153,15 +154,15 @@ if AVAILABLE:
         ``state2`` the optimizer's per-array state (Adam's moments, or SGD's
         velocities twice) and ``rates`` each array's step: for Adam the
         multiplier of the base step ``lr_base``, for SGD its learning rate. ``order`` holds the
-        row order (the identity when not shuffled) and ``sw`` the sample
-        weights (empty: unweighted). Rows of the epoch's ``e_sup``, ``e_td``
-        and squared hidden norms go to ``E_sup``, ``E_td`` and ``h_sq``.
+        row order (the identity when not shuffled), ``sw`` the sample weights
+        of all rows of ``X`` (empty: unweighted). The ``i``-th row of
+        ``order`` writes its ``e_sup``, ``e_td`` and squared hidden norm to
+        row ``i`` of ``E_sup``, ``E_td`` and ``h_sq``.
         """
-        n, n_in = X.shape
+        n, n_in = order.shape[0], X.shape[1]
         n_layers = len(coefs)
         n_out = Y.shape[1]
         weighted = sw.shape[0] > 0
-        total = 0.0
         grads = [np.empty_like(p) for p in params]
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)

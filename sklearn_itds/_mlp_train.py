@@ -38,6 +38,8 @@ from ._validation import fitted_params, warn_divergence
 __all__ = ["MLPTrainingMixin", "minimize_lbfgs", "shuffled", "validation_split"]
 
 
+_KERNEL_BATCHES = 256  # minibatches per call of the compiled epoch
+
 # What the compiled epoch is a copy of, as defined at import. When one of them
 # is replaced (an optimizer subclass, a wrapper, a patched function), the
 # numpy path runs instead, minibatch by minibatch, and honours it.
@@ -419,19 +421,26 @@ class MLPTrainingMixin:
         adam = self._echo_optimizer is None and self.solver == "adam"
         flat = lambda arrays: tuple(a.reshape(-1) for a in arrays)  # noqa: E731
         kernels = _kernels()
-        total, t = kernels.epoch(
-            X, Y, np.empty(0, X.dtype) if sample_weight is None else sample_weight,
-            np.arange(X.shape[0]) if order is None else order, batch_size,
-            tuple(self.coefs_), tuple(self.intercepts_), self._echo.coef,
+        order = np.arange(X.shape[0]) if order is None else order
+        args = (X, Y, np.empty(0, X.dtype) if sample_weight is None else sample_weight)
+        settings = (
+            batch_size, tuple(self.coefs_), tuple(self.intercepts_), self._echo.coef,
             self._echo.intercept, flat(params), flat(state1), flat(state2), rates,
             lr_base, kernels.ACTIVATION_CODES[self.activation],
             self.out_activation_ == "softmax", self._echo.echo == "learned",
             self._echo.echo == "weight_average", float(self._echo.td_gain),
             int(self._echo.td_sign), float(self._echo.td_timescale),
             float(self.alpha), adam, float(getattr(opt, "beta_1", 0.0)),
-            float(getattr(opt, "beta_2", 0.0)), float(getattr(opt, "epsilon", 1.0)),
-            int(getattr(opt, "t", 0)), float(getattr(opt, "momentum", 0.0)),
-            bool(getattr(opt, "nesterov", False)), *diag)
+            float(getattr(opt, "beta_2", 0.0)), float(getattr(opt, "epsilon", 1.0)))
+        sgd = (float(getattr(opt, "momentum", 0.0)), bool(getattr(opt, "nesterov", False)))
+        t, total = int(getattr(opt, "t", 0)), 0.0
+        # Blocks of minibatches: Python (a KeyboardInterrupt, above all) gets
+        # control back every _KERNEL_BATCHES minibatches, not once per epoch.
+        step = batch_size * _KERNEL_BATCHES
+        for a in range(0, X.shape[0], step):
+            rows = slice(a, a + step)
+            total, t = kernels.epoch(*args, order[rows], *settings, t, total, *sgd,
+                                     *(d[rows] for d in diag))
         if adam:
             opt.t = t
         return total

@@ -183,3 +183,21 @@ def test_divergence_is_caught_after_a_compiled_epoch(monkeypatch, digits):
         m.fit(X * 1e300, y)  # the products overflow
     assert count.calls >= 1
     assert all(np.isfinite(c).all() for c in m.coefs_)
+
+
+def test_epoch_in_blocks_of_minibatches_equals_one_block(monkeypatch, digits):
+    """An epoch runs in calls of ``_KERNEL_BATCHES`` minibatches (so that an
+    interrupt is not held for a whole epoch): the split changes nothing."""
+    from sklearn_itds import _mlp_train
+
+    X, y = digits
+    w = np.random.RandomState(2).rand(X.shape[0])
+    fits = []
+    for blocks in (256, 3, 1):
+        monkeypatch.setattr(_mlp_train, "_KERNEL_BATCHES", blocks)
+        count = _Count(monkeypatch)
+        fits.append(ITDSMLPClassifier((10,), max_iter=3, batch_size=25,
+                                      random_state=0).fit(X, y, sample_weight=w))
+        assert count.calls == 3 * -(-10 // blocks)  # 10 minibatches per epoch
+    for other in fits[1:]:
+        _assert_same_fit(other, fits[0], rtol=0)
