@@ -153,9 +153,10 @@ if AVAILABLE:
         (coefficients, intercepts, then the learned echo's two), ``state1`` /
         ``state2`` the optimizer's per-array state (Adam's moments, or SGD's
         velocities twice) and ``rates`` each array's step: for Adam the
-        multiplier of the base step ``lr_base``, for SGD its learning rate. ``order`` holds the
-        row order (the identity when not shuffled), ``sw`` the sample weights
-        of all rows of ``X`` (empty: unweighted). The ``i``-th row of
+        multiplier of the base step ``lr_base``, for SGD its learning rate.
+        ``order`` holds the row order (the identity when not shuffled), ``sw``
+        the sample weights of all rows of ``X`` (empty: unweighted). The
+        ``i``-th row of
         ``order`` writes its ``e_sup``, ``e_td`` and squared hidden norm to
         row ``i`` of ``E_sup``, ``E_td`` and ``h_sq``.
         """

@@ -273,6 +273,8 @@ class MLPTrainingMixin:
         best = None
         sample_idx = np.arange(X.shape[0])
         compiled = small and self._compiled_epoch_applies(X, Y, sample_weight)
+        if compiled:  # one memory layout for the kernel (each is compiled apart)
+            X = np.ascontiguousarray(X)
         for _ in range(self.max_iter):
             if self.shuffle:  # reshuffles the previous order, as MLPClassifier does
                 sample_idx = shuffled(sample_idx, rng)

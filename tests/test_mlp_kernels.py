@@ -201,3 +201,16 @@ def test_epoch_in_blocks_of_minibatches_equals_one_block(monkeypatch, digits):
         assert count.calls == 3 * -(-10 // blocks)  # 10 minibatches per epoch
     for other in fits[1:]:
         _assert_same_fit(other, fits[0], rtol=0)
+
+
+def test_fortran_ordered_and_read_only_inputs(monkeypatch, digits):
+    X, y = digits
+    read_only = X.copy()
+    read_only.flags.writeable = False  # as joblib's memmaps
+    fits = []
+    for Xv in (X, np.asfortranarray(X), read_only):
+        count = _Count(monkeypatch)
+        fits.append(ITDSMLPClassifier((10,), max_iter=2, random_state=0).fit(Xv, y))
+        assert count.calls == 2
+    for other in fits[1:]:
+        _assert_same_fit(other, fits[0], rtol=0)
