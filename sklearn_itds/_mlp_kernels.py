@@ -23,8 +23,12 @@ sparsity mask use the numpy path.
 ``numba`` is an optional dependency (``pip install sklearn-itds[fast]``);
 without it :data:`AVAILABLE` is False and training uses numpy. Compiled code
 is cached on disk (numba's ``cache=True``), so only the first fit after an
-install compiles (a few seconds per input dtype). Set ``ENABLED = False`` to
-force the numpy path (the tests do, to compare the two).
+install compiles (tens of seconds per input dtype and network depth). Set
+``ENABLED = False`` to force the numpy path (the tests do, to compare the
+two). numba's cache of :func:`epoch` is keyed on this file only: after
+editing ``_itds.echo_logit_rows`` or ``_itds.follow_weight_average``, delete
+``sklearn_itds/__pycache__/*.nb*`` (or touch this file) so the kernel is
+compiled again with them.
 """
 
 import numpy as np
