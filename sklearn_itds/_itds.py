@@ -99,6 +99,8 @@ __all__ = [
     "ITDSReadout",
     "SoftmaxEcho",
     "TDHistory",
+    "echo_logit_rows",
+    "follow_weight_average",
     "make_sparsity_mask",
     "output_step_norms",
     "rule_matrix",
@@ -1029,6 +1031,49 @@ class SoftmaxEcho:
         """Per-sample size of the output-layer step; see :func:`softmax_step_norms`."""
         return softmax_step_norms(H, Y, P, self.probabilities(H), self.td_gain,
                                   learning_rate, self.td_sign)
+
+
+def echo_logit_rows(Y, P, P_echo, scale, td_gain, td_sign, learned, G, G_echo,
+                    E_sup, E_td):
+    """:meth:`SoftmaxEcho.gradients` on the logits, element by element.
+
+    The same arithmetic, in the same order, written as loops so that a
+    compiled minibatch kernel (``sklearn_itds._mlp_kernels``) can use it;
+    plain Python runs it too. Writes ``E_sup = y - p``, ``E_td = p_echo - p``,
+    the gradient on the fast logits ``G = -delta / n`` and, when ``learned``,
+    the echo's ``G_echo = (p_echo - p) / n``. ``scale`` is ``[n]`` for
+    unweighted rows, or one factor ``w_i / sum(w)`` per row, which then
+    multiplies instead of ``1 / n``.
+    """
+    unweighted = scale.shape[0] == 1
+    for i in range(P.shape[0]):
+        s = scale[0] if unweighted else scale[i]
+        for k in range(P.shape[1]):
+            e_sup = Y[i, k] - P[i, k]
+            e_td = P_echo[i, k] - P[i, k]
+            if td_gain == 0:
+                delta = e_sup
+            elif td_sign == -1:
+                delta = e_sup - td_gain * e_td
+            else:
+                delta = e_sup + td_gain * e_td
+            E_sup[i, k] = e_sup
+            E_td[i, k] = e_td
+            if unweighted:
+                G[i, k] = delta / -s
+                if learned:
+                    G_echo[i, k] = e_td / s
+            else:
+                G[i, k] = delta * -s
+                if learned:
+                    G_echo[i, k] = e_td * s
+
+
+def follow_weight_average(echo, fast, td_timescale):
+    """:meth:`SoftmaxEcho.follow` on one flat array, element by element:
+    ``echo += (fast - echo) / td_timescale`` (for compiled kernels)."""
+    for j in range(echo.shape[0]):
+        echo[j] += (fast[j] - echo[j]) / td_timescale
 
 
 def softmax_step_norms(H, Y, P, P_echo, td_gain, learning_rate, td_sign=1):

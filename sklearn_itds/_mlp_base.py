@@ -11,7 +11,7 @@ from scipy.special import expit, softmax
 
 __all__ = ["ACTIVATIONS", "OUTPUT_ACTIVATIONS", "SINGLE_THREAD_WORK", "backward",
            "largest_product", "forward", "glorot_init", "input_gradient",
-           "log_loss"]
+           "log_loss", "loss_and_gradients"]
 
 
 def _relu(Z):
@@ -116,6 +116,29 @@ OUTPUT_ACTIVATIONS = {
     "softmax": lambda Z: softmax(Z, axis=1),
     "logistic": expit,
 }
+
+
+def loss_and_gradients(X, Y, coefs, intercepts, activation, out_activation, alpha,
+                       sample_weight=None):
+    """Full-batch loss and its gradients, as MLPClassifier's L-BFGS objective.
+
+    The loss is :func:`log_loss` plus ``0.5 * alpha * sum |W|^2 / n`` (``n``
+    the number of rows, or their total weight); the gradients are
+    ``coef_grads + intercept_grads`` (one list, coefficients first).
+    """
+    n_eff = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+    acts = forward(X, coefs, intercepts, activation)
+    P = OUTPUT_ACTIVATIONS[out_activation](acts[-1])
+    loss = log_loss(Y, P, sample_weight, out_activation)
+    loss += 0.5 * alpha * sum(np.vdot(c, c) for c in coefs) / n_eff
+    # the gradient on the output pre-activations is P - Y, per (weighted) row
+    if sample_weight is None:
+        grad_logits = (Y - P) / -X.shape[0]
+    else:
+        grad_logits = (Y - P) * -(sample_weight / np.sum(sample_weight))[:, None]
+    coef_grads, intercept_grads, _ = backward(acts, coefs, grad_logits, activation,
+                                              alpha, n_eff, input_grad=False)
+    return loss, coef_grads + intercept_grads
 
 
 def input_gradient(X, Y, coefs, intercepts, activation, out_activation="softmax"):

@@ -988,3 +988,42 @@ def test_set_prior_and_restart():
     readout.restart()
     assert not readout.coef_pair.any()
     np.testing.assert_allclose(readout.P, np.eye(6) / 4.0)
+
+
+# -- the element-by-element form the compiled MLP epoch uses -----------------------------
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("td_gain, td_sign", [(0.0, 1), (2.0, 1), (1.5, -1)])
+@pytest.mark.parametrize("echo", ["learned", "weight_average"])
+def test_echo_logit_rows_is_softmax_echo_gradients_bit_for_bit(weighted, td_gain,
+                                                                td_sign, echo):
+    from sklearn_itds._itds import SoftmaxEcho, echo_logit_rows
+
+    rng = np.random.RandomState(0)
+    H, n_out = rng.rand(7, 4), 3
+    Y = np.eye(n_out)[rng.randint(0, n_out, 7)]
+    P = softmax(rng.randn(7, n_out), axis=1)
+    w = rng.rand(7) if weighted else None
+    est = SoftmaxEcho(rng.randn(4, n_out), rng.randn(n_out), td_gain, 5.0,
+                      echo=echo, td_sign=td_sign)
+    G, echo_grads, e_sup, e_td = est.gradients(H, Y, P, w)
+    out = [np.empty_like(P) for _ in range(4)]
+    scale = np.array([7.0]) if w is None else w / np.sum(w)
+    echo_logit_rows(Y, P, est.probabilities(H), scale, td_gain, td_sign,
+                    echo == "learned", *out)
+    for got, want in zip([out[0], out[2], out[3]], [G, e_sup, e_td]):
+        np.testing.assert_array_equal(got, want)
+    if echo == "learned":  # the echo's logit gradient gives its weight gradient
+        np.testing.assert_array_equal(H.T @ out[1], echo_grads[0])
+        np.testing.assert_array_equal(out[1].sum(axis=0), echo_grads[1])
+
+
+def test_follow_weight_average_is_softmax_echo_follow_bit_for_bit():
+    from sklearn_itds._itds import SoftmaxEcho, follow_weight_average
+
+    rng = np.random.RandomState(1)
+    W, b = rng.randn(4, 3), rng.randn(3)
+    est = SoftmaxEcho(rng.randn(4, 3), rng.randn(3), 1.0, 7.0, echo="weight_average")
+    mine = est.coef.copy()
+    follow_weight_average(mine.reshape(-1), W.reshape(-1), 7.0)
+    est.follow(W, b)
+    np.testing.assert_array_equal(mine, est.coef)

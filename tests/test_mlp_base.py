@@ -217,3 +217,42 @@ def test_log_loss_matches_sklearn_metrics():
     # a probability of exactly 0 for the true class is clipped, not infinite
     P0 = np.array([[1.0, 0.0], [0.5, 0.5]])
     assert np.isfinite(base.log_loss(np.array([[0.0, 1.0], [1.0, 0.0]]), P0))
+
+
+@pytest.mark.parametrize("out_activation", ["softmax", "logistic"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_and_gradients_match_a_written_out_loss_and_finite_differences(
+        out_activation, weighted):
+    """The L-BFGS objective: weighted cross-entropy plus ``alpha |W|^2 / 2 n_eff``."""
+    rng = np.random.RandomState(2)
+    n, sizes, alpha = 9, [3, 5, 3], 0.2
+    X = rng.normal(size=(n, sizes[0]))
+    if out_activation == "softmax":
+        Y = np.eye(3)[rng.randint(0, 3, n)]
+    else:
+        Y = rng.randint(0, 2, (n, 3)).astype(float)
+    w = rng.rand(n) * 2 if weighted else None
+    coefs, intercepts = _random_net(rng, sizes)
+
+    def written_out():
+        per_sample = _per_sample_ce(X, Y, coefs, intercepts, "tanh", out_activation)
+        n_eff = n if w is None else w.sum()
+        reg = 0.5 * alpha * sum(np.sum(W**2) for W in coefs) / n_eff
+        return np.average(per_sample, weights=w) + reg
+
+    loss, grads = base.loss_and_gradients(X, Y, coefs, intercepts, "tanh",
+                                          out_activation, alpha, w)
+    assert loss == pytest.approx(written_out(), rel=1e-12)
+    assert len(grads) == 4
+    h = 1e-6
+    for p, g in zip(coefs + intercepts, grads):
+        fd = np.empty_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + h
+            up = written_out()
+            p[idx] = old - h
+            down = written_out()
+            p[idx] = old
+            fd[idx] = (up - down) / (2 * h)
+        np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-8)
