@@ -68,20 +68,23 @@ class RidgeSolver:
         Rw = R * root[:, None]
         self._root = root
         self._wide = n <= q
-        # BLAS threads pay off only on a large Gram product (a busy machine
-        # makes them cost); the eigh is of at most a few thousand.
-        with nullcontext() if n * q > _THREADED_GRAM else single_blas_thread():
+        # BLAS threads pay off only on large products (on a busy machine they
+        # cost); the eigh is of at most a few thousand.
+        self._threads = (nullcontext if n * q > _THREADED_GRAM else single_blas_thread)
+        with self._threads():
             gram = Rw @ Rw.T if self._wide else Rw.T @ Rw
         with single_blas_thread():
             lam, vec = eigh(gram, overwrite_a=True, check_finite=False)
         self._lam = np.clip(lam, 0.0, None)
-        if self._wide:  # H = U diag(lam / (lam + a)) U^T,  U: (n, n)
-            self._U = vec
-            self._Rw = Rw
-        else:  # H = RV diag(1 / (lam + a)) RV^T,  V: (q, q), RV = Rw V: (n, q)
-            self._V = vec
-            self._U = Rw @ vec
+        with self._threads():
+            if self._wide:  # H = U diag(lam / (lam + a)) U^T,  U: (n, n)
+                self._U = vec
+                self._Rw = Rw
+            else:  # H = RV diag(1 / (lam + a)) RV^T,  V: (q, q), RV = Rw V: (n, q)
+                self._V = vec
+                self._U = Rw @ vec
         self._U2 = self._U * self._U
+        self._inverses = {}
 
     def _filter(self, alpha):
         lam = self._lam
@@ -89,24 +92,32 @@ class RidgeSolver:
 
     def _project(self, S):
         S = np.asarray(S, dtype=np.float64).reshape(self.R.shape[0], -1)
-        return S, self._U.T @ (S * self._root[:, None])
+        with self._threads():
+            return S, self._U.T @ (S * self._root[:, None])
 
     def coef(self, S, alpha):
         """Ridge weights ``(n_inputs, n_outputs)`` toward the targets ``S``."""
         _, US = self._project(S)
-        if self._wide:  # W = Rw^T (Rw Rw^T + a I)^-1 Sw
-            return self._Rw.T @ (self._U @ (US / (self._lam + alpha)[:, None]))
-        return self._V @ (self._filter(alpha)[:, None] * US)
+        with self._threads():
+            if self._wide:  # W = Rw^T (Rw Rw^T + a I)^-1 Sw
+                return self._Rw.T @ (self._U @ (US / (self._lam + alpha)[:, None]))
+            return self._V @ (self._filter(alpha)[:, None] * US)
 
     def inverse(self, alpha):
         """``(R^T diag(w) R + alpha I)^{-1}`` (n_inputs, n_inputs): the RLS
-        ``P`` after one pass over the rows from ``P0 = I / alpha``."""
-        if self._wide:  # Woodbury: (I - Rw^T (Rw Rw^T + a I)^-1 Rw) / a
-            B = self._Rw.T @ self._U
-            inv = -(B / (self._lam + alpha)) @ B.T
-            inv.flat[::inv.shape[0] + 1] += 1.0
-            return inv / alpha
-        return (self._V / (self._lam + alpha)) @ self._V.T
+        ``P`` after one pass over the rows from ``P0 = I / alpha`` (computed
+        once per penalty; do not modify it)."""
+        if alpha not in self._inverses:
+            with self._threads():
+                if self._wide:  # Woodbury: (I - Rw^T (Rw Rw^T + a I)^-1 Rw) / a
+                    B = self._Rw.T @ self._U
+                    inv = -(B / (self._lam + alpha)) @ B.T
+                    inv.flat[::inv.shape[0] + 1] += 1.0
+                    inv /= alpha
+                else:
+                    inv = (self._V / (self._lam + alpha)) @ self._V.T
+            self._inverses[alpha] = inv
+        return self._inverses[alpha]
 
     def loo_outputs(self, S, alpha):
         """Each row's output by the ridge fit on all the other rows.
