@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 DEVELOPMENT = ("JapaneseVowels", "BasicMotions", "ItalyPowerDemand")
-HELD_OUT = ("ArrowHead", "GunPoint", "OSULeaf", "ACSF1", "PLAID")
+HELD_OUT = ("ArrowHead", "GunPoint", "OSULeaf", "ACSF1", "PLAID", "UnitTest")
 
 
 def _split(name, split):
