@@ -338,7 +338,9 @@ class ITDSReadout:
     - the learned echo's step is the same row's gain, so it is weighted
       alike; the weight-average echo counts a row of weight ``w`` as ``w``
       of its steps: ``Wbar += (1 - (1 - 1 / td_timescale)^w) (W - Wbar)``.
-    - the diagnostics (:class:`TDHistory`) are weighted means.
+    - the diagnostics (:class:`TDHistory`) are weighted means of the
+      a-priori errors; ``weight_change`` is the readout's total change per
+      unit of weight (the sum of the rows' step norms over their total weight).
 
     A row of weight 0 changes nothing (its a-priori output is still
     returned).
@@ -781,6 +783,8 @@ class ITDSReadout:
         delta, e_sup, e_td = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain,
                                               bounded=True, td_sign=self.td_sign)
         change = gain_norms * np.linalg.norm(delta, axis=1)
+        if w is not None:  # per unit of weight: the weighted mean is sum(change) / sum(w)
+            change = np.divide(change, w, out=np.zeros_like(change), where=w > 0)
         self.history.record(e_sup, e_td, change, sample_weight=w)
 
     def _watch(self, R, Y):

@@ -1044,8 +1044,9 @@ def naive_weighted(R, Y, w, rule, td_gain, echo="learned", td_sign=1, D=None,
     n_in, K = R.shape[1], Y.shape[1]
     W, Wbar = np.zeros((n_in, K)), np.zeros((n_in, K))
     P = np.eye(n_in) / ALPHA
-    Z, Ds = [], []
+    Z, Ds, steps = [], [], []
     for i, (r, y, wi) in enumerate(zip(R, Y, w)):
+        W_before = W
         z = r @ W
         d = r @ Wbar if D is None else D[i]
         if rule == "rls":
@@ -1066,6 +1067,8 @@ def naive_weighted(R, Y, w, rule, td_gain, echo="learned", td_sign=1, D=None,
             Wbar = Wbar + (1.0 - (1.0 - 1.0 / td_timescale) ** wi) * (W - Wbar)
         Z.append(z)
         Ds.append(d)
+        steps.append(np.linalg.norm(W - W_before))
+    naive_weighted.steps = np.array(steps)  # |change of W| per row
     return W, Wbar, P, np.array(Z), np.array(Ds)
 
 
@@ -1102,6 +1105,8 @@ def test_weighted_rows_follow_the_naive_rule(rule, block, echo, td_sign, K):
                                (w @ np.abs(e_td).sum(axis=1)) / (w.sum() * K), rtol=1e-9)
     np.testing.assert_allclose(readout.history.epochs["loss"][0],
                                0.5 * (w @ (e_sup ** 2).sum(axis=1)) / w.sum(), rtol=1e-9)
+    np.testing.assert_allclose(readout.history.epochs["weight_change"][0],
+                               naive_weighted.steps.sum() / w.sum(), rtol=1e-8)
     assert readout.history.epochs["n_updates"][0] == 170
 
 
