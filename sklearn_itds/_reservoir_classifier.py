@@ -337,7 +337,8 @@ of shape (n_steps_i, n_features)
             rls_alpha I)^{-1} R^T W S``; an LMS step is multiplied by the
             weight), the leave-one-out errors of ``rls_alpha="auto"``, the log
             loss of ``temperature_`` and ``td_history_``. A sample of weight 0
-            changes nothing. See the user guide, "Sample weights".
+            changes nothing. See the user guide, "Sample weights in the
+            reservoir estimators".
 
         Returns
         -------

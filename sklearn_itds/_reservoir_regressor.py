@@ -403,7 +403,7 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
             counts in the input scaling), and the weights of the ``washout``
             steps and of the steps between two updates (``update_every``) are
             unused. A weight of 0 means no update. See the user guide, "Sample
-            weights".
+            weights in the reservoir estimators".
 
         Returns
         -------
@@ -533,10 +533,12 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
             self.input_scaler_ = InputScaler().fit(stacked)
         # the targets' statistics weighted by the steps' weights (the inputs
         # are not: every step drives the reservoir)
-        self.target_scaler_ = StandardScaler().fit(
-            np.vstack([t.reshape(len(t), -1) for _, t in pairs]),
-            sample_weight=None if all(w is None for w in weights) else np.concatenate(
-                [np.ones(len(t)) if w is None else w for (_, t), w in zip(pairs, weights)]))
+        step_weights = None
+        if any(w is not None for w in weights):
+            step_weights = np.concatenate([np.ones(len(t)) if w is None else w
+                                           for (_, t), w in zip(pairs, weights)])
+        targets = np.vstack([t.reshape(len(t), -1) for _, t in pairs])
+        self.target_scaler_ = StandardScaler().fit(targets, sample_weight=step_weights)
         self.n_iter_ = 0
         for stale in ("state_", "last_output_", "encoder_"):  # of an earlier fit
             self.__dict__.pop(stale, None)
