@@ -320,6 +320,31 @@ class ITDSReadout:
     same updates ``block_size`` rows at a time (``_rls_block``, exact up to
     rounding; for either echo); ``block_size = 0`` gives the per-row reference.
 
+    **Row weights.** :meth:`partial_fit` and :meth:`update` take a
+    non-negative weight ``w`` per row (``sample_weight``); without one every
+    row counts 1 and the arithmetic is the unweighted one, bit for bit:
+
+    - RLS: the row's update is the RLS update with ``sqrt(w) r`` and the
+      targets ``sqrt(w) y`` (for given echo rows, ``sqrt(w) d``), i.e.
+      ``denom = 1 + w r^T P r``, ``P -= w P r r^T P / denom`` and
+      ``[W | Wbar] += (w / denom) outer(P r, err)`` with the unscaled errors
+      ``err = [delta, (z - d) / td_timescale]``. One pass from ``W = 0``,
+      ``P0 = I / rls_alpha`` toward fixed targets ``S`` is weighted ridge,
+      ``(R^T diag(w) R + rls_alpha I)^{-1} R^T diag(w) S``, and an integer
+      weight ``k`` equals the row repeated ``k`` times there.
+    - normalized LMS: scaling ``r`` would be undone by the normalization,
+      so the weight multiplies the step: ``learning_rate * w * err r^T /
+      |r|^2`` (keep ``learning_rate * w`` below 1).
+    - the learned echo's step is the same row's gain, so it is weighted
+      alike; the weight-average echo counts a row of weight ``w`` as ``w``
+      of its steps: ``Wbar += (1 - (1 - 1 / td_timescale)^w) (W - Wbar)``.
+    - the diagnostics (:class:`TDHistory`) are weighted means of the
+      a-priori errors; ``weight_change`` is the readout's total change per
+      unit of weight (the sum of the rows' step norms over their total weight).
+
+    A row of weight 0 changes nothing (its a-priori output is still
+    returned).
+
     Parameters
     ----------
     n_inputs : int
@@ -435,25 +460,29 @@ class ITDSReadout:
         return R @ self.W
 
     # -- learning ----------------------------------------------------------------
-    def update(self, r, y):
+    def update(self, r, y, sample_weight=None):
         """One online iTDS update on sample ``r`` with target ``y``.
 
         Returns the a-priori output ``z = W r`` (before the update). The errors
-        are buffered for :attr:`history` until :meth:`flush`.
+        are buffered for :attr:`history` until :meth:`flush`. ``sample_weight``:
+        the row's weight (see the class docstring), 1 when None.
         """
-        zd, gain_norm = self._update(r, y)
-        self._buffer.append((zd, y, gain_norm))
+        zd, gain_norm = self._update(r, y, w=sample_weight)
+        self._buffer.append((zd, y, gain_norm, sample_weight))
         self._last_row = r
         return zd[:self.n_outputs]
 
-    def partial_fit(self, R, Y, echo=None):
+    def partial_fit(self, R, Y, echo=None, sample_weight=None):
         """Sequential updates on the rows of ``R``; returns a-priori outputs.
 
         ``echo`` (n_rows, n_outputs): each row's echo ``d``, for the readings
         whose echo is not a readout (``echo="decision"``, see
         :class:`DecisionEcho`); it is held fixed during the call.
+        ``sample_weight`` (n_rows,): non-negative row weights (see the class
+        docstring); None: every row counts 1.
         """
         n = R.shape[0]
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if (echo is None) != (self.echo != "decision"):
             raise ValueError('echo rows are given exactly when echo="decision"')
         ZD = np.empty((n, self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
@@ -464,24 +493,26 @@ class ITDSReadout:
         # here but by diverged(), which the estimators turn into a warning.
         with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
             if self.rule == "lms" and not self.feedback_split and self.mask is None:
-                self._lms_pass(R, Y, ZD, gain_norms, echo)
+                self._lms_pass(R, Y, ZD, gain_norms, echo, w)
             else:
                 start = 0
                 while block > 1 and n - start >= 2:
                     stop = min(start + block, n)
                     if not self._rls_block(R[start:stop], Y[start:stop],
                                            ZD[start:stop], gain_norms[start:stop],
-                                           None if echo is None else echo[start:stop]):
+                                           None if echo is None else echo[start:stop],
+                                           None if w is None else w[start:stop]):
                         break  # not positive definite: the per-row updates decide
                     start = stop
                 for i in range(start, n):
                     ZD[i], gain_norms[i] = update(R[i], Y[i],
-                                                  None if echo is None else echo[i])
-            self._record(ZD, Y, gain_norms)
+                                                  None if echo is None else echo[i],
+                                                  None if w is None else w[i])
+            self._record(ZD, Y, gain_norms, w)
             self._watch(R[-_WATCHED_ROWS:], Y)
         return ZD[:, :self.n_outputs]
 
-    def _lms_pass(self, R, Y, ZD, gain_norms, echo=None):
+    def _lms_pass(self, R, Y, ZD, gain_norms, echo=None, w=None):
         """Plain normalized-LMS updates on the rows of ``R``, in order.
 
         The same arithmetic as :meth:`_update` for ``rule="lms"`` without a
@@ -493,6 +524,8 @@ class ITDSReadout:
         C, mix = self.coef_pair, self.mix
         norms = np.einsum("ij,ij->i", R, R)
         scales = self.learning_rate / norms
+        if w is not None:  # normalized: the weight multiplies the step
+            scales = scales * w
         gain_norms[:] = scales * np.sqrt(norms)
         target = np.zeros((R.shape[0], C.shape[1]), dtype=C.dtype)
         target[:, :K] = Y * self._target_scale
@@ -505,20 +538,25 @@ class ITDSReadout:
             ZD[i] = zd
             ger(scales[i], r, zd @ mix + target[i], a=C, overwrite_a=1)
             if follow is not None:
-                follow()
+                follow(None if w is None else w[i])
 
-    def _follow(self):
+    def _follow(self, w=None):
         """The weight-average echo after an update of ``W``:
-        ``Wbar += (W - Wbar) / td_timescale``."""
+        ``Wbar += (W - Wbar) / td_timescale``; for a row of weight ``w``,
+        ``w`` such steps: ``Wbar += (1 - (1 - 1 / td_timescale)^w) (W - Wbar)``."""
         Wbar = self.W_echo
         step = self.W - Wbar
-        step /= self.td_timescale
+        if w is None:
+            step /= self.td_timescale
+        else:
+            step *= 1.0 - (1.0 - 1.0 / self.td_timescale) ** w
         Wbar += step
 
-    def _update(self, r, y, d=None):
+    def _update(self, r, y, d=None, w=None):
         """The update itself; returns ``([z, d], |gain|)`` before the update.
 
-        ``d``: the row's echo when it is given (``echo="decision"``).
+        ``d``: the row's echo when it is given (``echo="decision"``); ``w``:
+        the row's weight (None: 1, see the class docstring).
         """
         K = self.n_outputs
         blas = _blas(self.coef_pair.dtype)
@@ -529,13 +567,16 @@ class ITDSReadout:
         err[:K] += y * self._target_scale  # err = [delta, (z - d) / td_timescale]
         if self.rule == "rls":
             Pr = blas.symv(1.0, self.P, r, lower=1)
-            denom = 1.0 + r @ Pr
-            blas.syr(-1.0 / denom, Pr, lower=1, a=self.P, overwrite_a=1)
+            v = 1.0 if w is None else w  # RLS on sqrt(w) r, sqrt(w) y
+            denom = 1.0 + v * (r @ Pr)
+            scale = v / denom
+            blas.syr(-scale, Pr, lower=1, a=self.P, overwrite_a=1)
             gain = Pr
-            scale = 1.0 / denom
         else:
             gain = r
             scale = self.learning_rate / (r @ r)
+            if w is not None:  # normalized: the weight multiplies the step
+                scale *= w
         if self.feedback_split:
             pos, neg = split_error(err[:K])
             blas.ger(scale, gain, pos, a=self.W_pos, overwrite_a=1)
@@ -552,7 +593,7 @@ class ITDSReadout:
             if self.mask is not None:
                 self.coef_pair[:, :K] *= self.mask
         if self.echo == "weight_average":
-            self._follow()
+            self._follow(w)
         return zd, scale * np.sqrt(gain @ gain)
 
     def ridge_pass(self, solver, Y, echo):
@@ -566,10 +607,14 @@ class ITDSReadout:
         + rls_alpha I)^{-1}``: this method sets both directly (equal to the
         per-row pass up to rounding; tested).
 
+        Built with row weights, the solver makes the pass the weighted RLS
+        pass (see the class docstring): weighted ridge, with ``P = (R^T
+        diag(w) R + rls_alpha I)^{-1}``, and weighted diagnostics.
+
         Parameters
         ----------
         solver : :class:`~sklearn_itds._ridge.RidgeSolver`
-            Built on the rows ``R`` (n_rows, n_inputs).
+            Built on the rows ``R`` (n_rows, n_inputs), with their weights if any.
         Y, echo : ndarray of shape (n_rows, n_outputs)
             Targets and echo rows, in the order of ``R``.
 
@@ -588,13 +633,14 @@ class ITDSReadout:
         S = Y * self._target_scale + lam * echo  # err = S - z (rule_matrix)
         W = solver.coef(S, self.rls_alpha)
         Z = solver.loo_outputs(S, self.rls_alpha)
-        # weight_change: W's change over the call, per row (no per-row steps here)
-        change = np.linalg.norm(W - self.W) / len(Y)
+        w = None if np.all(solver.weight == 1.0) else solver.weight
+        # weight_change: W's change over the call, per row (per unit of weight)
+        change = np.linalg.norm(W - self.W) / (len(Y) if w is None else w.sum())
         self.coef_pair[...] = 0.0
         self.coef_pair[:, :K] = W
         self.P[...] = solver.inverse(self.rls_alpha)
         _, e_sup, e_td = stabilized_error(Y, Z, echo, self.td_gain, bounded=True)
-        self.history.record(e_sup, e_td, np.full(len(Y), change))
+        self.history.record(e_sup, e_td, np.full(len(Y), change), sample_weight=w)
         self._watch(solver.R[-_WATCHED_ROWS:].astype(self.coef_pair.dtype), Y)
         return Z
 
@@ -610,7 +656,7 @@ class ITDSReadout:
         return (self.rule == "rls" and not self.feedback_split and self.mask is None
                 and self.coef_pair.dtype == np.float64)
 
-    def _rls_block(self, R, Y, ZD, gain_norms, echo=None):
+    def _rls_block(self, R, Y, ZD, gain_norms, echo=None, w=None):
         """The per-row RLS updates of the ``b`` rows of ``R``, done at once, exactly.
 
         With ``P`` and ``C = [W | Wbar]`` at the block start, ``q_i = P_i r_i``
@@ -626,6 +672,12 @@ class ITDSReadout:
         BLAS on the lower triangle of ``P``). The result equals ``b`` calls of
         :meth:`_update` up to rounding.
 
+        Row weights ``w``: the factorization is that of the rows ``sqrt(w_i)
+        r_i`` (``q_i``, ``denom_i`` and ``P`` of the weighted updates, see the
+        class docstring) and the errors stay unscaled, with the gains ``g_j =
+        w_j q_j / denom_j`` of the weighted updates: ``L_ij = r_i^T g_j``,
+        read off ``R Qt^T`` (a row of weight 0 has ``g = 0`` but an output).
+
         Writes the a-priori ``[z, d]`` rows into ``ZD`` and ``scale |gain|``
         into ``gain_norms``; returns False (changing nothing) when ``S`` is
         not numerically positive definite.
@@ -633,19 +685,25 @@ class ITDSReadout:
         K = self.n_outputs
         b = R.shape[0]
         lin = _block_blas(self.coef_pair.dtype)
-        RP = lin.symm(1.0, self.P, R, side=1, lower=1)  # R P, (b, n), F order
-        S = RP @ R.T
+        Rw = R if w is None else R * np.sqrt(w)[:, None]
+        RP = lin.symm(1.0, self.P, Rw, side=1, lower=1)  # R P, (b, n), F order
+        S = RP @ Rw.T
         S.flat[::b + 1] += 1.0
         Lc, info = lin.potrf(S, lower=1, clean=1, overwrite_a=1)  # S = Lc Lc^T
         sd = np.diag(Lc).copy()  # sqrt(denom_i)
         if info != 0 or not np.all(sd > 0):
             return False
         Qt = lin.trsm(1.0, Lc, RP, lower=1, overwrite_b=1)  # Lc^{-1} R P = (Q D^-1/2)^T
-        L_strict = np.tril(Lc, -1) / sd  # L - I
+        if w is None:
+            L_strict = np.tril(Lc, -1) / sd  # L - I
+        else:  # from here on sd is sqrt(denom / w): g_j = Qt_j / sd_j (0 where w = 0)
+            with np.errstate(divide="ignore"):
+                sd = sd / np.sqrt(w)
+            L_strict = np.tril(R @ Qt.T, -1) / sd
         lin.syrk(-1.0, Qt, beta=1.0, c=self.P, trans=1, lower=1, overwrite_c=1)
         gain_norms[...] = np.sqrt(np.einsum("ij,ij->i", Qt, Qt)) / sd
         if self.echo == "weight_average":
-            self._average_block(R, Y, ZD, Qt, sd, L_strict)
+            self._average_block(R, Y, ZD, Qt, sd, L_strict, w)
             return True
         zd0 = R @ self.coef_pair
         if echo is not None:  # a given echo: constant, the echo columns of mix are 0
@@ -664,7 +722,7 @@ class ITDSReadout:
         self.coef_pair += Qt.T @ (E / sd[:, None])
         return True
 
-    def _average_block(self, R, Y, ZD, Qt, sd, L_strict):
+    def _average_block(self, R, Y, ZD, Qt, sd, L_strict, w=None):
         """The ``W``/``Wbar`` part of :meth:`_rls_block` for the weight-average echo.
 
         With ``a = 1 - 1 / td_timescale`` and ``g_j = q_j / denom_j`` (so that
@@ -682,11 +740,19 @@ class ITDSReadout:
         unknowns at zero and the ``delta``-``delta`` coupling ``-(own + lam (1 -
         a^(i-j))) L_ij``, so with ``td_gain == 0`` ``W`` is bit for bit the
         learned echo's. Equal to the per-row updates up to rounding (tested).
+
+        With row weights the echo takes ``w_j`` steps after row ``j``, so the
+        powers count weight instead of rows: ``i`` becomes ``c_i = sum_{j<i}
+        w_j`` and ``b`` the block's total weight.
         """
         K = self.n_outputs
         b = R.shape[0]
         a = 1.0 - 1.0 / self.td_timescale
         rows = np.arange(b)
+        total = b  # the echo's steps before each row, and in the block
+        if w is not None:
+            rows = np.concatenate(([0.0], np.cumsum(w[:-1])))
+            total = rows[-1] + w[-1]
         lag = rows[:, None] - rows[None, :]
         reach = np.where(lag > 0, 1.0 - a ** np.maximum(lag, 0), 0.0)  # 1 - a^(i-j), j < i
         start = a ** rows  # a^i
@@ -703,21 +769,23 @@ class ITDSReadout:
                              check_finite=False).reshape(b, 2 * K)
         ZD[:, :K] = zd0[:, :K] + (L_strict @ E)[:, :K]
         ZD[:, K:] = zd0[:, K:] + (L_strict * reach) @ E[:, :K]
-        E[:, K:] = (1.0 - a ** (b - rows))[:, None] * E[:, :K]
+        E[:, K:] = (1.0 - a ** (total - rows))[:, None] * E[:, :K]
         U = Qt.T @ (E / sd[:, None])
         W, Wbar = self.W, self.W_echo
-        end = a ** b
+        end = a ** total
         Wbar *= end
         Wbar += (1.0 - end) * W
         Wbar += U[:, K:]
         W += U[:, :K]
 
-    def _record(self, ZD, Y, gain_norms):
+    def _record(self, ZD, Y, gain_norms, w=None):
         K = self.n_outputs
         delta, e_sup, e_td = stabilized_error(Y, ZD[:, :K], ZD[:, K:], self.td_gain,
                                               bounded=True, td_sign=self.td_sign)
         change = gain_norms * np.linalg.norm(delta, axis=1)
-        self.history.record(e_sup, e_td, change)
+        if w is not None:  # per unit of weight: the weighted mean is sum(change) / sum(w)
+            change = np.divide(change, w, out=np.zeros_like(change), where=w > 0)
+        self.history.record(e_sup, e_td, change, sample_weight=w)
 
     def _watch(self, R, Y):
         """Track the current weights' outputs on rows ``R`` against the targets."""
@@ -732,9 +800,12 @@ class ITDSReadout:
     def flush(self):
         """Move the errors buffered by :meth:`update` into :attr:`history`."""
         if self._buffer:
-            ZD, Y, gain_norms = (np.asarray(a) for a in zip(*self._buffer))
+            ZD, Y, gain_norms, w = zip(*self._buffer)
+            ZD, Y, gain_norms = np.asarray(ZD), np.asarray(Y), np.asarray(gain_norms)
+            w = None if all(v is None for v in w) else np.array(
+                [1.0 if v is None else v for v in w])
             Y = Y.reshape(len(ZD), -1)
-            self._record(ZD, Y, gain_norms)
+            self._record(ZD, Y, gain_norms, w)
             self._watch(np.array(self._last_row)[None], Y)
             self._buffer = []
             self._last_row = None

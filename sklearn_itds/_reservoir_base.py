@@ -119,26 +119,34 @@ class ReservoirMixin:
         None: chosen from the training rows by :meth:`_fit_penalty`."""
         return self.rls_alpha
 
-    def _fit_penalty(self, rows, targets, solver=None):
+    def _fit_penalty(self, rows, targets, solver=None, sample_weight=None):
         """Set ``rls_alpha_``, choosing it by leave-one-out if needed.
 
         When :meth:`_rls_alpha` is None (``rls_alpha="auto"`` where the
         estimator chooses it from the data), the penalty with the least exact
         leave-one-out error of ridge toward ``targets`` on ``rows`` (see
         :mod:`sklearn_itds._ridge`; ``solver``, a ``RidgeSolver`` of the rows
-        if one was built) becomes the RLS prior of the readout, which has not
-        learned yet. ``rls_alpha_`` is None with LMS (unused).
+        if one was built, with the weights) becomes the RLS prior of the
+        readout, which has not learned yet; with ``sample_weight`` the fits
+        and their leave-one-out errors are weighted. ``rls_alpha_`` is None
+        with LMS (unused).
         """
         alpha = self._rls_alpha()
         if self.learning_rule != "rls":
             alpha = None
         elif alpha is None:
-            alpha = loo_alpha(RidgeSolver(rows) if solver is None else solver, targets)
+            if solver is None:
+                solver = RidgeSolver(rows, sample_weight)
+            alpha = loo_alpha(solver, targets)
             self.readout_.set_prior(alpha)
         self.rls_alpha_ = alpha
 
-    def _trial_pass(self, rows, targets, order, echo=None, restart=False, solver=None):
+    def _trial_pass(self, rows, targets, order, echo=None, restart=False, solver=None,
+                    sample_weight=None):
         """One pass of readout updates over ``rows[order]``.
+
+        ``sample_weight``: the rows' weights, in the order of ``rows`` (a
+        ``solver`` carries its own).
 
         ``echo``: the echo rows in the order of ``rows`` (``echo="decision"``);
         with ``restart`` the readout starts the pass afresh
@@ -163,8 +171,9 @@ class ReservoirMixin:
             diverged = False
             for block in gen_batches(len(order), _PASS_BLOCK):
                 idx = order[block]
-                Z[block] = readout.partial_fit(rows[idx], targets[idx],
-                                               None if echo is None else echo[idx])
+                Z[block] = readout.partial_fit(
+                    rows[idx], targets[idx], None if echo is None else echo[idx],
+                    None if sample_weight is None else sample_weight[idx])
                 if readout.diverged():
                     diverged = True
                     break
@@ -240,15 +249,22 @@ class TrialEncoder:
         self.input_to_readout = input_to_readout
         self.scale_inputs = scale_inputs
 
-    def fit(self, trials):
-        """Learn the input and feature statistics; returns the training rows."""
-        U = trials.U
+    def fit(self, trials, sample_weight=None):
+        """Learn the input and feature statistics; returns the training rows.
+
+        With ``sample_weight`` (one per trial) both are weighted: every time
+        step of a trial counts with the trial's weight, so a trial of weight 0
+        takes no part and one of integer weight ``k`` counts as ``k`` copies.
+        """
+        U, w = trials.U, sample_weight
         self.input_scaler_ = None
         if self.scale_inputs:
+            if U.ndim == 3 and w is not None:
+                w = np.repeat(w, U.shape[1] if trials.lengths is None else trials.lengths)
             self.input_scaler_ = InputScaler().fit(
-                U if U.ndim == 2 else _valid_steps(U, trials.lengths))
+                U if U.ndim == 2 else _valid_steps(U, trials.lengths), w)
         F = self._features(trials)
-        self.feature_scaler_ = StandardScaler().fit(F)
+        self.feature_scaler_ = StandardScaler().fit(F, sample_weight=sample_weight)
         return self._rows(F)
 
     def transform(self, trials):
@@ -384,15 +400,21 @@ class InputScaler:
     while choosing the classifier's defaults). Sparse input is scaled and
     stays sparse; its centring is applied to the reservoir's input drive
     instead (:meth:`transform_parts`), so sparse and dense input give the
-    same model.
+    same model. With ``sample_weight`` (one per row of ``U``) the means and
+    variances are weighted.
     """
 
-    def fit(self, U):
+    def fit(self, U, sample_weight=None):
         if sparse.issparse(U):
-            mean, var = mean_variance_axis(U.tocsr().astype(np.float64), axis=0)
-        else:
+            mean, var = mean_variance_axis(U.tocsr().astype(np.float64), axis=0,
+                                           weights=sample_weight)
+        elif sample_weight is None:
             U = np.asarray(U, dtype=np.float64)
             mean, var = U.mean(axis=0), U.var(axis=0)
+        else:
+            U = np.asarray(U, dtype=np.float64)
+            mean = np.average(U, axis=0, weights=sample_weight)
+            var = np.average((U - mean) ** 2, axis=0, weights=sample_weight)
         self.mean_ = mean
         rms = float(np.sqrt(np.mean(var))) if var.size else 0.0
         self.scale_ = rms if rms > 0 and np.isfinite(rms) else 1.0
@@ -431,7 +453,8 @@ def _valid_steps(U, lengths):
 
 
 def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
-                 feedback=False, forced=False, input_to_readout=False, states=None):
+                 feedback=False, forced=False, input_to_readout=False, states=None,
+                 sample_weight=None):
     """Drive ``reservoir`` through the rows of ``U``; learn from ``Y`` if given.
 
     The readout reads ``r = [x(t), u(t), 1]`` (``u(t)`` only with
@@ -442,8 +465,10 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
 
     Returns the outputs (a-priori where it learned), the final state and the
     value to feed back next. ``x`` and ``y_prev`` are not modified; ``states``
-    (n_steps, len(r)), if given, receives each step's ``r``.
+    (n_steps, len(r)), if given, receives each step's ``r``. ``sample_weight``
+    (n_steps,): the weight of each step's update (see :class:`ITDSReadout`).
     """
+    sw = sample_weight
     learn = Y is not None
     forced = learn and forced
     N = reservoir.n_reservoir
@@ -472,7 +497,7 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
                 if states is not None:
                     states[chunk] = rows
                 y_prev = _learn_rows(readout, rows, Y, Z, chunk, skip, every,
-                                     forced, y_prev)
+                                     forced, y_prev, sw)
                 continue
             r = rows[0]
             for i, t in enumerate(range(chunk.start, chunk.stop)):
@@ -482,7 +507,7 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
                 if states is not None:
                     states[t] = r
                 if learn and t >= skip and (t - skip) % every == 0:
-                    z = readout.update(r, Y[t])
+                    z = readout.update(r, Y[t], None if sw is None else sw[t])
                 else:
                     z = r @ W
                 Z[t] = z
@@ -491,7 +516,7 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
     return Z, x, y_prev
 
 
-def _learn_rows(readout, rows, Y, Z, chunk, skip, every, forced, y_prev):
+def _learn_rows(readout, rows, Y, Z, chunk, skip, every, forced, y_prev, sw=None):
     """Outputs (into ``Z[chunk]``) and learning for a chunk of precomputed rows.
 
     Steps before ``skip`` read the weights as they are; with ``every == 1``
@@ -506,11 +531,13 @@ def _learn_rows(readout, rows, Y, Z, chunk, skip, every, forced, y_prev):
     Z[chunk.start:chunk.start + first] = rows[:first] @ readout.W
     if first < len(t) and every == 1:
         Z[chunk.start + first:chunk.stop] = readout.partial_fit(
-            rows[first:], Y[chunk.start + first:chunk.stop])
+            rows[first:], Y[chunk.start + first:chunk.stop],
+            sample_weight=None if sw is None else sw[chunk.start + first:chunk.stop])
     elif first < len(t):
         for i in range(first, len(t)):
             if (t[i] - skip) % every == 0:
-                Z[t[i]] = readout.update(rows[i], Y[t[i]])
+                Z[t[i]] = readout.update(rows[i], Y[t[i]],
+                                         None if sw is None else sw[t[i]])
             else:
                 Z[t[i]] = rows[i] @ readout.W
         readout.flush()

@@ -18,6 +18,7 @@ from ._validation import (
     check_bool,
     check_classes,
     check_option,
+    check_weights,
     partial_fit_classes,
     unchanged_on_error,
     validate_trials,
@@ -316,7 +317,8 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         return validate_trials(self, X, y, reset=reset)
 
     # -- fitting -------------------------------------------------------------------
-    def fit(self, X: ArrayLike, y: ArrayLike) -> ITDSReservoirClassifier:
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> ITDSReservoirClassifier:
         """Fit the readout over ``max_iter`` passes.
 
         Parameters
@@ -327,6 +329,16 @@ of shape (n_steps_i, n_features)
             Static samples (each held for ``n_steps``) or one sequence each.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, one per sample (trial). They weight
+            everything the fit learns from the samples: the input and feature
+            statistics, the readout's supervised and top-down errors and the
+            echo's own learning (an RLS pass is weighted ridge, ``(R^T W R +
+            rls_alpha I)^{-1} R^T W S``; an LMS step is multiplied by the
+            weight), the leave-one-out errors of ``rls_alpha="auto"``, the log
+            loss of ``temperature_`` and ``td_history_``. A sample of weight 0
+            changes nothing. See the user guide, "Sample weights in the
+            reservoir estimators".
 
         Returns
         -------
@@ -335,9 +347,10 @@ of shape (n_steps_i, n_features)
         with unchanged_on_error(self):  # also if interrupted: see the Notes
             self._check_params()
             trials, y = self._validate(X, y, reset=True)
+            sample_weight = check_weights(sample_weight, trials.U)
             classes, y_index = check_classes(self, y, None)
             order_rng = self._initialize(classes)
-            rows = self.encoder_.fit(trials)
+            rows = self.encoder_.fit(trials, sample_weight)
             targets = self._targets(y_index, rows.dtype)
             # The decision echo remembers each training trial; with RLS every
             # pass then refits the readout from its prior (see DecisionEcho),
@@ -346,26 +359,28 @@ of shape (n_steps_i, n_features)
                     if self.echo == "decision" else None)
             restart = echo is not None and self.learning_rule == "rls"
             closed = restart and self.readout_.ridge_pass_applies()
-            solver = RidgeSolver(rows) if closed else None
-            self._fit_penalty(rows, targets, solver)
+            solver = RidgeSolver(rows, sample_weight) if closed else None
+            self._fit_penalty(rows, targets, solver, sample_weight)
             last = None  # the last completed epoch's a-priori outputs and labels
             for _ in range(self.max_iter):
                 order = order_rng.permutation(len(y)) if self.shuffle else np.arange(len(y))
                 z_apriori = self._trial_pass(rows, targets, order,
                                              None if echo is None else echo.D,
                                              restart=restart and self.n_iter_ > 0,
-                                             solver=solver if closed else None)
+                                             solver=solver if closed else None,
+                                             sample_weight=sample_weight)
                 if z_apriori is None:
                     break
-                last = z_apriori, y_index[order]
+                last = (z_apriori, y_index[order],
+                        None if sample_weight is None else sample_weight[order])
                 if echo is not None:
                     echo.update(self.readout_.predict(rows))
             if last is not None:
                 self.temperature_ = _fit_temperature(*last)
         return self
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike,
-                    classes: ArrayLike | None = None) -> ITDSReservoirClassifier:
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> ITDSReservoirClassifier:
         """One online pass over ``(X, y)`` in the given order.
 
         The first call also learns the input and feature statistics (see
@@ -381,6 +396,9 @@ of shape (n_steps_i, n_features)
         y : array-like of shape (n_samples,)
         classes : array-like of shape (n_classes,), default=None
             All labels; required on the first call, optional afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, as in :meth:`fit` (on the first call they
+            weight the input and feature statistics too).
 
         Returns
         -------
@@ -393,22 +411,24 @@ of shape (n_steps_i, n_features)
             if not first:
                 self._check_continued()
             trials, y = self._validate(X, y, reset=first)
+            sample_weight = check_weights(sample_weight, trials.U)
             classes, y_index = check_classes(self, y, classes)
             if first:
                 self._initialize(classes)
-                rows = self.encoder_.fit(trials)
+                rows = self.encoder_.fit(trials, sample_weight)
             else:
                 rows = self.encoder_.transform(trials)
             targets = self._targets(y_index, rows.dtype)
             if first:
-                self._fit_penalty(rows, targets)
+                self._fit_penalty(rows, targets, sample_weight=sample_weight)
             echo = None  # the decision echo of new trials: the present decisions
             if self.echo == "decision":
                 echo = (targets if first else
                         DecisionEcho.decisions(self.readout_.predict(rows)))
-            z_apriori = self._trial_pass(rows, targets, np.arange(len(y_index)), echo)
+            z_apriori = self._trial_pass(rows, targets, np.arange(len(y_index)), echo,
+                                         sample_weight=sample_weight)
             if z_apriori is not None:
-                self.temperature_ = _fit_temperature(z_apriori, y_index)
+                self.temperature_ = _fit_temperature(z_apriori, y_index, sample_weight)
         return self
 
     def _initialize(self, classes):
@@ -539,12 +559,13 @@ of shape (n_steps_i, n_features)
         return tags
 
 
-def _fit_temperature(Z, y_index):
-    """The temperature T minimizing the log loss of ``softmax(Z / T)``."""
+def _fit_temperature(Z, y_index, sample_weight=None):
+    """The temperature T minimizing the (weighted) log loss of ``softmax(Z / T)``."""
     rows = np.arange(len(y_index))
 
     def log_loss(log_t):
-        return -log_softmax(Z / np.exp(log_t), axis=1)[rows, y_index].mean()
+        return -np.average(log_softmax(Z / np.exp(log_t), axis=1)[rows, y_index],
+                           weights=sample_weight)
 
     if not np.isfinite(Z).all():
         return 1.0

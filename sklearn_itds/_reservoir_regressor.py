@@ -14,7 +14,7 @@ from ._representations import REPRESENTATIONS
 from ._reservoir_base import (InputScaler, ReservoirMixin, TrialEncoder, readout_width,
                               run_sequence)
 from ._validation import (INT, REAL, check_bool, check_not_ragged, check_numeric_y,
-                          check_option,
+                          check_option, check_series_weights, check_weights,
                           unchanged_on_error, validate_trials, warn_divergence)
 
 __all__ = ["ITDSReservoirRegressor"]
@@ -327,13 +327,18 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
             return 10.0
         return 1e-2 if np.dtype(self.dtype) == np.float32 else 1e-5
 
-    def _validate(self, X, y, reset):
-        """Validated data: a Trials and y (samples), or a list of (X, Y) series."""
+    def _validate(self, X, y, reset, sample_weight=None):
+        """Validated data and weights: a Trials, y and the weights (samples), or
+        a list of (X, Y) series, y and a list of per-step weights (sequential)."""
         if not self._sequential:
             trials, y = validate_trials(self, X, y, reset=reset, y_numeric=True)
-            return trials, y
+            return trials, y, check_weights(sample_weight, trials.U)
         many = isinstance(X, (list, tuple)) and len(X) > 0 and all(
             hasattr(x, "ndim") and x.ndim == 2 for x in X)
+        pairs, y = self._validate_series(X, y, reset, many)
+        return pairs, y, check_series_weights(sample_weight, pairs, many)
+
+    def _validate_series(self, X, y, reset, many):
         if not many:
             check_not_ragged(X, _ONE_SERIES)
             X, y = validate_data(self, X, y, reset=reset, multi_output=True,
@@ -373,7 +378,8 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
                 f"of {shortest} steps; use washout < {shortest}.")
 
     # -- fitting -----------------------------------------------------------------------
-    def fit(self, X: ArrayLike | list, y: ArrayLike | list) -> ITDSReservoirRegressor:
+    def fit(self, X: ArrayLike | list, y: ArrayLike | list,
+            sample_weight: ArrayLike | list | None = None) -> ITDSReservoirRegressor:
         """Learn the readout, in one or more passes.
 
         Parameters
@@ -385,6 +391,19 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
             independent series ``(n_steps_i, n_features)``.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), or list
             Targets (``mode="sequential"`` with a list of series: a list).
+        sample_weight : array-like of shape (n_samples,), or list, default=None
+            Non-negative weights. ``mode="samples"``: one per sample; they
+            weight the input, feature and target statistics and the readout's
+            updates (an RLS pass is weighted ridge, ``(R^T W R + rls_alpha
+            I)^{-1} R^T W Y``; an LMS step is multiplied by the weight), the
+            echo's learning and ``td_history_``. ``mode="sequential"``: one
+            per time step (with a list of series, a list of such arrays), the
+            weight of the readout's update at that step and of its target in
+            the target statistics; every step still drives the reservoir (and
+            counts in the input scaling), and the weights of the ``washout``
+            steps and of the steps between two updates (``update_every``) are
+            unused. A weight of 0 means no update. See the user guide, "Sample
+            weights in the reservoir estimators".
 
         Returns
         -------
@@ -392,15 +411,17 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         """
         with unchanged_on_error(self):  # also if interrupted: see the Notes
             self._check_params()
-            data, y_all = self._validate(X, y, reset=True)
+            data, y_all, weights = self._validate(X, y, reset=True,
+                                                  sample_weight=sample_weight)
             if self._sequential:
                 self._check_series(data)
-                self._fit_sequential(data)
+                self._fit_sequential(data, weights)
             else:
-                self._fit_samples(data, y_all)
+                self._fit_samples(data, y_all, weights)
         return self
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> ITDSReservoirRegressor:
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> ITDSReservoirRegressor:
         """Continue learning on more data.
 
         ``mode="samples"``: one pass over the new samples (the first call also
@@ -416,6 +437,9 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         ----------
         X : {array-like, sparse matrix}, as in :meth:`fit` (one series)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, one per sample or time step, as in
+            :meth:`fit` (the statistics only on the first call).
 
         Returns
         -------
@@ -429,7 +453,8 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
                                  "call fit to start again in the new mode.")
             if not first:
                 self._check_continued()
-            data, y_all = self._validate(X, y, reset=first)
+            data, y_all, weights = self._validate(X, y, reset=first,
+                                                  sample_weight=sample_weight)
             if self._sequential:
                 if len(data) != 1:
                     raise ValueError("partial_fit takes one series: the steps that "
@@ -439,30 +464,30 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
             Y = self._targets(y_all, reset=first)
             if not self._sequential:
                 if first:
-                    rows = self._initialize_samples(data, Y)
+                    rows = self._initialize_samples(data, Y, weights)
                 else:
                     rows = self.encoder_.transform(data)
-                self._samples_pass(rows, self.target_scaler_.transform(Y), None)
+                self._samples_pass(rows, self.target_scaler_.transform(Y), None, weights)
                 return self
             if first:
-                self._initialize_sequential(data)
+                self._initialize_sequential(data, weights)
             (Xs, _), = data
             self._sequential_pass([(Xs, self.target_scaler_.transform(Y))],
-                                  restart=first)
+                                  restart=first, weights=weights)
         return self
 
     # -- mode="samples" --------------------------------------------------------------
-    def _fit_samples(self, trials, y):
+    def _fit_samples(self, trials, y, sample_weight):
         Y = self._targets(y, reset=True)
-        rows = self._initialize_samples(trials, Y)
+        rows = self._initialize_samples(trials, Y, sample_weight)
         Ys = self.target_scaler_.transform(Y)
         order_rng = self._order_rng
         for _ in range(self.max_iter):
             order = order_rng.permutation(len(Ys)) if self.shuffle else None
-            if not self._samples_pass(rows, Ys, order):
+            if not self._samples_pass(rows, Ys, order, sample_weight):
                 break
 
-    def _initialize_samples(self, trials, Y):
+    def _initialize_samples(self, trials, Y, sample_weight):
         features = dict(representation=self.representation,
                         bidirectional=self.bidirectional,
                         input_to_readout=self.input_to_readout)
@@ -473,29 +498,30 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         self.encoder_ = TrialEncoder(self.reservoir_, n_steps=self.n_steps,
                                      scale_inputs=self.scale_inputs,
                                      instance_norm=self.instance_norm, **features)
-        self.target_scaler_ = StandardScaler().fit(Y)
+        self.target_scaler_ = StandardScaler().fit(Y, sample_weight=sample_weight)
         self.n_iter_ = 0
         for stale in ("state_", "last_output_", "input_scaler_"):  # of a sequential fit
             self.__dict__.pop(stale, None)
-        return self.encoder_.fit(trials)
+        return self.encoder_.fit(trials, sample_weight)
 
-    def _samples_pass(self, rows, Y, order):
+    def _samples_pass(self, rows, Y, order, sample_weight=None):
         """One pass; False when it diverged (see ``_trial_pass``)."""
         order = np.arange(len(Y)) if order is None else order
-        return self._trial_pass(rows, Y.astype(rows.dtype, copy=False), order) is not None
+        return self._trial_pass(rows, Y.astype(rows.dtype, copy=False), order,
+                                sample_weight=sample_weight) is not None
 
     # -- mode="sequential" -----------------------------------------------------------
-    def _fit_sequential(self, pairs):
+    def _fit_sequential(self, pairs, weights):
         for i, (_, t) in enumerate(pairs):
             self._targets(t, reset=i == 0)
-        self._initialize_sequential(pairs)
+        self._initialize_sequential(pairs, weights)
         scaled = [(x, self.target_scaler_.transform(t.reshape(len(t), -1)))
                   for x, t in pairs]
         for _ in range(self.max_iter):
-            if not self._sequential_pass(scaled, restart=True):
+            if not self._sequential_pass(scaled, restart=True, weights=weights):
                 break
 
-    def _initialize_sequential(self, pairs):
+    def _initialize_sequential(self, pairs, weights):
         n_in = self.n_features_in_ if self.input_to_readout else 0
         self._build(self.n_features_in_, self.n_outputs_,
                     self.n_outputs_ if self.output_feedback else 0,
@@ -505,8 +531,14 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         if self.scale_inputs:
             stacked = sparse.vstack(Xs) if sparse.issparse(Xs[0]) else np.vstack(Xs)
             self.input_scaler_ = InputScaler().fit(stacked)
-        self.target_scaler_ = StandardScaler().fit(
-            np.vstack([t.reshape(len(t), -1) for _, t in pairs]))
+        # the targets' statistics weighted by the steps' weights (the inputs
+        # are not: every step drives the reservoir)
+        step_weights = None
+        if any(w is not None for w in weights):
+            step_weights = np.concatenate([np.ones(len(t)) if w is None else w
+                                           for (_, t), w in zip(pairs, weights)])
+        targets = np.vstack([t.reshape(len(t), -1) for _, t in pairs])
+        self.target_scaler_ = StandardScaler().fit(targets, sample_weight=step_weights)
         self.n_iter_ = 0
         for stale in ("state_", "last_output_", "encoder_"):  # of an earlier fit
             self.__dict__.pop(stale, None)
@@ -514,27 +546,29 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
     def _scaled(self, X):
         return X if self.input_scaler_ is None else self.input_scaler_.transform(X)
 
-    def _run(self, X, Y, x, y_prev, skip=0, states=None):
+    def _run(self, X, Y, x, y_prev, skip=0, states=None, sample_weight=None):
         built = self._fitted_params  # not set_params after fit: see the Notes
         return run_sequence(self.reservoir_, self.readout_, self._scaled(X), Y, x,
                             y_prev, skip=skip, every=built["update_every"],
                             feedback=built["output_feedback"],
                             forced=built["teacher_forcing"],
-                            input_to_readout=built["input_to_readout"], states=states)
+                            input_to_readout=built["input_to_readout"], states=states,
+                            sample_weight=sample_weight)
 
-    def _sequential_pass(self, pairs, restart):
+    def _sequential_pass(self, pairs, restart, weights):
         """One pass over the (X, standardized Y) series; False when it diverged."""
         snapshot = self.readout_.snapshot()
         dtype = self.readout_.W.dtype
         saved = (getattr(self, "state_", None), getattr(self, "last_output_", None))
         if saved[0] is None:  # first pass: diverging keeps the zero start state
             saved = (np.zeros(self.n_reservoir, dtype=dtype), np.zeros(self.n_outputs_))
-        for X, Y in pairs:
+        for (X, Y), w in zip(pairs, weights):
             if restart:
                 self.state_ = np.zeros(self.n_reservoir, dtype=dtype)
                 self.last_output_ = np.zeros(self.n_outputs_)
             _, self.state_, self.last_output_ = self._run(
-                X, Y, self.state_, self.last_output_, skip=self.washout if restart else 0)
+                X, Y, self.state_, self.last_output_, skip=self.washout if restart else 0,
+                sample_weight=w)
             if self.readout_.diverged():
                 self.readout_.restore(snapshot)
                 self.state_, self.last_output_ = saved

@@ -16,7 +16,7 @@ from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_consistent_length, check_scalar, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import FLOAT_DTYPES, validate_data
+from sklearn.utils.validation import FLOAT_DTYPES, _check_sample_weight, validate_data
 
 from ._itds import ECHO_READINGS, TD_SIGNS
 
@@ -32,6 +32,8 @@ __all__ = [
     "check_not_ragged",
     "check_random_state_param",
     "check_unchanged_params",
+    "check_series_weights",
+    "check_weights",
     "fitted_params",
     "partial_fit_classes",
     "unchanged_on_error",
@@ -205,6 +207,45 @@ def check_echo(estimator, readings=("learned", "weight_average")):
             or value not in TD_SIGNS):
         raise ValueError(f"td_sign={value!r} is not valid; use 1 (the default "
                          f"rule) or -1 (the top-down term flipped).")
+
+
+def check_weights(sample_weight, X):
+    """``sample_weight`` for the samples of ``X``, validated (None stays None).
+
+    scikit-learn's ``_check_sample_weight``: one finite, non-negative weight
+    per sample, not all zero (a number is a weight for every sample); its
+    errors name ``sample_weight`` and what is wrong. Returns float64 (the
+    caller's array is never written to).
+    """
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                ensure_non_negative=True)
+
+
+def check_series_weights(sample_weight, series, many):
+    """Per-step weights for each series of ``series`` (a list of ``(X, y)``).
+
+    One series (``many`` False): ``sample_weight`` is one weight per step.
+    A list of series: a list of such weights (or None), one per series; only
+    all the steps together must have a non-zero weight. Returns a list with
+    one float64 array (or None) per series.
+    """
+    if sample_weight is None:
+        return [None] * len(series)
+    if not many:
+        return [check_weights(sample_weight, series[0][0])]
+    if not isinstance(sample_weight, (list, tuple)) or len(sample_weight) != len(series):
+        raise ValueError(f"When X is a list of {len(series)} series, sample_weight must "
+                         f"be a list of {len(series)} arrays: one weight per time step "
+                         f"of each series.")
+    weights = [None if w is None else _check_sample_weight(
+        w, X, dtype=np.float64, ensure_non_negative=True, allow_all_zero_weights=True)
+        for w, (X, _) in zip(sample_weight, series)]
+    if all(w is not None and not w.any() for w in weights):
+        raise ValueError("sample_weight is zero at every step of every series: there "
+                         "is nothing to learn from.")
+    return weights
 
 
 def check_bool(value, name):

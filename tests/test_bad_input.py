@@ -50,10 +50,21 @@ def _fit(name, **params):
         return FACTORIES[name](**params).fit(X, y)
 
 
-def _partial_fit(est, X, y, classes=None):
+def _partial_fit(est, X, y, classes=None, **kw):
     if isinstance(est, ITDSReservoirRegressor):
-        return est.partial_fit(X, y)
-    return est.partial_fit(X, y, classes=classes)
+        return est.partial_fit(X, y, **kw)
+    return est.partial_fit(X, y, classes=classes, **kw)
+
+
+def _weights(n=30, i=None, value=None):
+    w = np.linspace(0.5, 2.0, n)
+    if i is not None:
+        w[i] = value
+    return w
+
+
+def _sequential(e):
+    return e.set_params(mode="sequential")
 
 
 def _with(X, i, j, value):
@@ -202,6 +213,55 @@ CASES = [
     ("partial_fit_after_changed_activation", ("mlp",), True,
      lambda e, X, y: e.set_params(activation="tanh").partial_fit(X, y), ValueError,
      "activation was changed from 'relu' to 'tanh'"),
+    # Issue 11: sample weights, in fit and partial_fit, of samples and of steps.
+    ("sample_weight_negative", ALL, False,
+     lambda e, X, y: e.fit(X, y, sample_weight=_weights(i=4, value=-1.0)), ValueError,
+     "Negative values in data passed to `sample_weight`"),
+    ("sample_weight_nan", ALL, False,
+     lambda e, X, y: e.fit(X, y, sample_weight=_weights(i=4, value=np.nan)), ValueError,
+     "Input sample_weight contains NaN"),
+    ("sample_weight_inf", ALL, False,
+     lambda e, X, y: e.fit(X, y, sample_weight=_weights(i=4, value=np.inf)), ValueError,
+     "Input sample_weight contains infinity"),
+    ("sample_weight_wrong_length", ALL, False,
+     lambda e, X, y: e.fit(X, y, sample_weight=_weights(29)), ValueError,
+     r"sample_weight.shape == \(29,\), expected \(30,\)"),
+    ("sample_weight_2d", ALL, False,
+     lambda e, X, y: e.fit(X, y, sample_weight=np.ones((30, 2))), ValueError,
+     "Sample weights must be 1D array or scalar"),
+    ("sample_weight_all_zero", ALL, False,
+     lambda e, X, y: e.fit(X, y, sample_weight=np.zeros(30)), ValueError,
+     "Sample weights must contain at least one non-zero number"),
+    ("sample_weight_negative_partial_fit", ALL, True,
+     lambda e, X, y: _partial_fit(e, X, y, sample_weight=_weights(i=0, value=-2.0)),
+     ValueError, "Negative values in data passed to `sample_weight`"),
+    ("sample_weight_nan_partial_fit", ALL, True,
+     lambda e, X, y: _partial_fit(e, X, y, sample_weight=_weights(i=0, value=np.nan)),
+     ValueError, "Input sample_weight contains NaN"),
+    ("sample_weight_wrong_length_partial_fit", ALL, True,
+     lambda e, X, y: _partial_fit(e, X, y, sample_weight=_weights(31)), ValueError,
+     r"sample_weight.shape == \(31,\), expected \(30,\)"),
+    ("sample_weight_all_zero_partial_fit", ALL, True,
+     lambda e, X, y: _partial_fit(e, X, y, sample_weight=np.zeros(30)), ValueError,
+     "Sample weights must contain at least one non-zero number"),
+    ("sample_weight_negative_sequential", ("res_reg",), True,
+     lambda e, X, y: _sequential(e).fit(X, y, sample_weight=_weights(i=3, value=-1.0)),
+     ValueError, "Negative values in data passed to `sample_weight`"),
+    ("sample_weight_wrong_length_sequential_partial_fit", ("res_reg",), False,
+     lambda e, X, y: _sequential(e).fit(X, y).partial_fit(X, y, sample_weight=_weights(20)),
+     ValueError, r"sample_weight.shape == \(20,\), expected \(30,\)"),
+    ("sample_weight_not_a_list_for_series", ("res_reg",), True,
+     lambda e, X, y: _sequential(e).fit([X[:10], X[10:]], [y[:10], y[10:]],
+                                        sample_weight=_weights()),
+     ValueError, "When X is a list of 2 series, sample_weight must be a list of 2 arrays"),
+    ("sample_weight_short_for_one_series", ("res_reg",), True,
+     lambda e, X, y: _sequential(e).fit([X[:10], X[10:]], [y[:10], y[10:]],
+                                        sample_weight=[np.ones(10), np.ones(19)]),
+     ValueError, r"sample_weight.shape == \(19,\), expected \(20,\)"),
+    ("sample_weight_zero_in_every_series", ("res_reg",), True,
+     lambda e, X, y: _sequential(e).fit([X[:10], X[10:]], [y[:10], y[10:]],
+                                        sample_weight=[np.zeros(10), np.zeros(20)]),
+     ValueError, "sample_weight is zero at every step of every series"),
     ("warm_start_after_changed_layers", ("mlp",), True,
      lambda e, X, y: e.set_params(warm_start=True, hidden_layer_sizes=(4,)).fit(X, y),
      ValueError, r"hidden_layer_sizes was changed from \(6,\) to \(4,\)"),
@@ -339,7 +399,8 @@ def _rejected_on_fitted():
     for case in CASES:
         if case[0] in ("predict_before_fit", "wrong_n_features_fit_predict",
                        "partial_fit_without_classes",
-                       "partial_fit_after_changed_output_feedback"):
+                       "partial_fit_after_changed_output_feedback",
+                       "sample_weight_wrong_length_sequential_partial_fit"):
             continue  # not rejections on a fitted model (first-call-only, or refits)
         for name in case[1]:
             out.append(pytest.param(name, case[3], case[0], id=f"{case[0]}-{name}"))

@@ -1027,3 +1027,241 @@ def test_follow_weight_average_is_softmax_echo_follow_bit_for_bit():
     follow_weight_average(mine.reshape(-1), W.reshape(-1), 7.0)
     est.follow(W, b)
     np.testing.assert_array_equal(mine, est.coef)
+
+
+# -- row weights (issue 11): weighted RLS, LMS and echoes -----------------------------
+
+
+def naive_weighted(R, Y, w, rule, td_gain, echo="learned", td_sign=1, D=None,
+                   td_timescale=TAU):
+    """The weighted rule written out, one row at a time, with a dense P.
+
+    RLS: the plain RLS update of the row ``sqrt(w) r`` with the target
+    ``sqrt(w) y`` (and echo ``sqrt(w) d``), so its errors are ``sqrt(w)``
+    times the row's. LMS: the step times ``w``. The weight-average echo
+    takes ``w`` of its steps. Returns W, Wbar, P, the a-priori Z and D.
+    """
+    n_in, K = R.shape[1], Y.shape[1]
+    W, Wbar = np.zeros((n_in, K)), np.zeros((n_in, K))
+    P = np.eye(n_in) / ALPHA
+    Z, Ds, steps = [], [], []
+    for i, (r, y, wi) in enumerate(zip(R, Y, w)):
+        W_before = W
+        z = r @ W
+        d = r @ Wbar if D is None else D[i]
+        if rule == "rls":
+            rs, ys, zs, ds = (np.sqrt(wi) * v for v in (r, y, z, d))  # z, d of rs
+            delta_s = ((ys - zs) + td_sign * td_gain * (ds - zs)) / (1 + td_gain)
+            Pr = P @ rs
+            k = Pr / (1.0 + rs @ Pr)
+            P = P - np.outer(k, Pr)
+            W = W + np.outer(k, delta_s)
+            echo_step = np.outer(k, zs - ds) / td_timescale
+        else:
+            delta = ((y - z) + td_sign * td_gain * (d - z)) / (1 + td_gain)
+            W = W + wi * LR * np.outer(r, delta) / (r @ r)
+            echo_step = wi * LR * np.outer(r, z - d) / (r @ r) / td_timescale
+        if D is None and echo == "learned":
+            Wbar = Wbar + echo_step
+        elif D is None:
+            Wbar = Wbar + (1.0 - (1.0 - 1.0 / td_timescale) ** wi) * (W - Wbar)
+        Z.append(z)
+        Ds.append(d)
+        steps.append(np.linalg.norm(W - W_before))
+    naive_weighted.steps = np.array(steps)  # |change of W| per row
+    return W, Wbar, P, np.array(Z), np.array(Ds)
+
+
+def _weights(rng, n):
+    w = rng.uniform(0.0, 3.0, n)
+    w[rng.rand(n) < 0.15] = 0.0
+    return w
+
+
+@pytest.mark.parametrize("rule, block", [("lms", 0), ("rls", 0), ("rls", 64)])
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+@pytest.mark.parametrize("K", [1, 3])
+def test_weighted_rows_follow_the_naive_rule(rule, block, echo, td_sign, K):
+    rng = np.random.RandomState(30)
+    R, Y = _rows(rng, 170, 12, K)  # several blocks and a remainder
+    R[:, :-1] *= 0.5
+    w = _weights(rng, 170)
+    readout = _readout(12, K, rule, 1.2, echo=echo, td_sign=td_sign)
+    readout.block_size = block
+    Z = np.vstack([readout.partial_fit(R[:100], Y[:100], sample_weight=w[:100]),
+                   readout.partial_fit(R[100:], Y[100:], sample_weight=w[100:])])
+    W, Wbar, P, Z_naive, D_naive = naive_weighted(R, Y, w, rule, 1.2, echo, td_sign)
+    np.testing.assert_allclose(Z, Z_naive, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(readout.W, W, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(readout.W_echo, Wbar, rtol=1e-8, atol=1e-10)
+    if rule == "rls":
+        np.testing.assert_allclose(full_P(readout), P, rtol=1e-8, atol=1e-10)
+    # the diagnostics are weighted means of the a-priori errors
+    readout.end_epoch()
+    e_sup, e_td = Y - Z_naive, D_naive - Z_naive
+    np.testing.assert_allclose(readout.history.epochs["e_sup"][0],
+                               (w @ np.abs(e_sup).sum(axis=1)) / (w.sum() * K), rtol=1e-9)
+    np.testing.assert_allclose(readout.history.epochs["e_td"][0],
+                               (w @ np.abs(e_td).sum(axis=1)) / (w.sum() * K), rtol=1e-9)
+    np.testing.assert_allclose(readout.history.epochs["loss"][0],
+                               0.5 * (w @ (e_sup ** 2).sum(axis=1)) / w.sum(), rtol=1e-9)
+    np.testing.assert_allclose(readout.history.epochs["weight_change"][0],
+                               naive_weighted.steps.sum() / w.sum(), rtol=1e-8)
+    assert readout.history.epochs["n_updates"][0] == 170
+
+
+@pytest.mark.parametrize("rule, block", [("lms", 0), ("rls", 0), ("rls", 64)])
+@pytest.mark.parametrize("td_gain, td_sign", [(0.0, 1), (1.5, 1), (0.6, -1)])
+def test_weighted_rows_with_given_echo_follow_the_naive_rule(rule, block, td_gain,
+                                                             td_sign):
+    rng = np.random.RandomState(31)
+    R, Y = _rows(rng, 150, 20, 3)
+    D = np.eye(3)[rng.randint(3, size=150)]
+    w = _weights(rng, 150)
+    readout = _readout(20, 3, rule, td_gain, echo="decision", td_sign=td_sign)
+    readout.block_size = block
+    Z = readout.partial_fit(R, Y, D, sample_weight=w)
+    W, _, P, Z_naive, _ = naive_weighted(R, Y, w, rule, td_gain, td_sign=td_sign, D=D)
+    np.testing.assert_allclose(Z, Z_naive, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(readout.W, W, rtol=1e-8, atol=1e-10)
+    assert not readout.W_echo.any()
+    if rule == "rls":
+        np.testing.assert_allclose(full_P(readout), P, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("block", [0, 64])
+@pytest.mark.parametrize("echo, td_gain", [("learned", 0.0), ("decision", 0.0),
+                                           ("decision", 2.0)])
+def test_weighted_rls_pass_is_weighted_ridge(block, echo, td_gain):
+    # One pass from the prior toward fixed targets: (R^T W R + a I)^{-1} R^T W S.
+    rng = np.random.RandomState(32)
+    n, m = 200, 15
+    R, Y = _rows(rng, n, m, 2)
+    D = np.eye(2)[rng.randint(2, size=n)]
+    w = _weights(rng, n)
+    readout = _readout(m, 2, "rls", td_gain, echo=echo)
+    readout.block_size = block
+    readout.partial_fit(R, Y, D if echo == "decision" else None, sample_weight=w)
+    S = (Y + td_gain * D) / (1 + td_gain) if echo == "decision" else Y
+    A = R.T @ (w[:, None] * R) + ALPHA * np.eye(m)
+    np.testing.assert_allclose(readout.W, np.linalg.solve(A, R.T @ (w[:, None] * S)),
+                               rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(full_P(readout), np.linalg.inv(A), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("block", [0, 64])
+@pytest.mark.parametrize("echo, td_gain", [("learned", 0.0), ("decision", 1.5)])
+def test_integer_weight_is_the_row_repeated_in_one_rls_pass(block, echo, td_gain):
+    rng = np.random.RandomState(33)
+    n, m = 90, 10
+    R, Y = _rows(rng, n, m, 3)
+    D = np.eye(3)[rng.randint(3, size=n)]
+    k = rng.randint(0, 4, n)  # zeros too
+    given = echo == "decision"
+    weighted = _readout(m, 3, "rls", td_gain, echo=echo)
+    repeated = _readout(m, 3, "rls", td_gain, echo=echo)
+    weighted.block_size = repeated.block_size = block
+    weighted.partial_fit(R, Y, D if given else None, sample_weight=k)
+    repeated.partial_fit(np.repeat(R, k, axis=0), np.repeat(Y, k, axis=0),
+                         np.repeat(D, k, axis=0) if given else None)
+    np.testing.assert_allclose(weighted.W, repeated.W, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(full_P(weighted), full_P(repeated), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("rule, block", [("lms", 0), ("rls", 0), ("rls", 64)])
+@pytest.mark.parametrize("echo", ["learned", "weight_average", "decision"])
+@pytest.mark.parametrize("kw", [{}, {"feedback_split": True}, {"mask": True}],
+                         ids=["plain", "split", "mask"])
+def test_zero_weight_rows_change_nothing(rule, block, echo, kw):
+    rng = np.random.RandomState(34)
+    n, m = 150, 12
+    R, Y = _rows(rng, n, m, 2)
+    D = np.eye(2)[rng.randint(2, size=n)]
+    w = rng.uniform(0.5, 2.0, n)
+    w[::4] = 0.0
+    if kw.get("mask"):
+        kw = {"mask": make_sparsity_mask((m, 2), 0.3, np.random.RandomState(0))}
+    given = echo == "decision"
+    a = _readout(m, 2, rule, 1.0, echo=echo, **kw)
+    b = _readout(m, 2, rule, 1.0, echo=echo, **kw)
+    a.block_size = b.block_size = block
+    a.partial_fit(R, Y, D if given else None, sample_weight=w)
+    keep = w > 0
+    b.partial_fit(R[keep], Y[keep], D[keep] if given else None, sample_weight=w[keep])
+    np.testing.assert_allclose(a.coef_pair, b.coef_pair, rtol=1e-9, atol=1e-12)
+    if rule == "rls":
+        np.testing.assert_allclose(full_P(a), full_P(b), rtol=1e-9, atol=1e-12)
+    a.end_epoch()
+    b.end_epoch()
+    for name in ("e_sup", "e_td", "cosine", "loss", "weight_change"):
+        np.testing.assert_allclose(a.history.epochs[name], b.history.epochs[name],
+                                   rtol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("echo", ["learned", "weight_average"])
+def test_unit_weights_are_the_unweighted_pass(rule, echo):
+    rng = np.random.RandomState(35)
+    R, Y = _rows(rng, 100, 8, 2)
+    a = _readout(8, 2, rule, 1.0, echo=echo)
+    b = _readout(8, 2, rule, 1.0, echo=echo)
+    a.partial_fit(R, Y)
+    b.partial_fit(R, Y, sample_weight=np.ones(100))
+    np.testing.assert_allclose(a.coef_pair, b.coef_pair, rtol=1e-11, atol=1e-13)
+    a.end_epoch()
+    b.end_epoch()
+    for name in TDHistory.fields:
+        np.testing.assert_allclose(a.history.epochs[name], b.history.epochs[name],
+                                   rtol=1e-11)
+
+
+def test_weighted_update_buffers_its_weight():
+    # update() one row at a time is partial_fit, diagnostics included
+    rng = np.random.RandomState(36)
+    R, Y = _rows(rng, 40, 6, 2)
+    w = _weights(rng, 40)
+    a = _per_row(_readout(6, 2, "rls", 1.0))
+    b = _per_row(_readout(6, 2, "rls", 1.0))
+    a.partial_fit(R, Y, sample_weight=w)
+    for i in range(40):
+        b.update(R[i], Y[i], sample_weight=None if i == 3 else w[i])
+    a.end_epoch()
+    assert b._buffer
+    b.flush()
+    b.end_epoch()
+    w[3] = 1.0  # None counts 1
+    c = _per_row(_readout(6, 2, "rls", 1.0))
+    c.partial_fit(R, Y, sample_weight=w)
+    c.end_epoch()
+    np.testing.assert_allclose(b.coef_pair, c.coef_pair, rtol=1e-12)
+    for name in TDHistory.fields:
+        np.testing.assert_allclose(b.history.epochs[name], c.history.epochs[name],
+                                   rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("n", [30, 150])  # fewer rows than inputs, and more
+def test_weighted_ridge_pass_is_a_weighted_rls_pass(n):
+    from sklearn_itds._ridge import RidgeSolver
+
+    rng = np.random.RandomState(37)
+    R, Y = _rows(rng, n, 50, 3)
+    D = np.eye(3)[rng.randint(3, size=n)]
+    w = _weights(rng, n)
+    w[0] = 0.0
+    closed = _readout(50, 3, "rls", 1.5, echo="decision")
+    Z = closed.ridge_pass(RidgeSolver(R, sample_weight=w), Y, D)
+    rows = _per_row(_readout(50, 3, "rls", 1.5, echo="decision"))
+    rows.partial_fit(R, Y, D, sample_weight=w)
+    np.testing.assert_allclose(closed.W, rows.W, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(closed.P, full_P(rows), rtol=1e-8, atol=1e-10)
+    S = (Y + 1.5 * D) / 2.5
+    for i in (0, n // 2, n - 1):  # a-priori stand-in: the weighted fit without the row
+        keep = np.arange(n) != i
+        Rk, wk = R[keep], w[keep][:, None]
+        W_i = np.linalg.solve(Rk.T @ (wk * Rk) + ALPHA * np.eye(50), Rk.T @ (wk * S[keep]))
+        want = R[i] @ (W_i if w[i] > 0 else closed.W)  # weight 0: the fit on all rows
+        np.testing.assert_allclose(Z[i], want, rtol=1e-8, atol=1e-10)
+    closed.end_epoch()
+    e_sup = Y - Z
+    np.testing.assert_allclose(closed.history.epochs["e_sup"][0],
+                               (w @ np.abs(e_sup).sum(axis=1)) / (w.sum() * 3), rtol=1e-9)

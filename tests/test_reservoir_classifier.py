@@ -63,14 +63,21 @@ def _as_list(X, n_steps):
 
 
 def naive_rows(clf, X_fit, X=None, representation="mean", bidirectional=False,
-               input_to_readout=False):
-    """Readout rows [standardized features, 1] computed trial by trial."""
+               input_to_readout=False, sample_weight=None):
+    """Readout rows [standardized features, 1] computed trial by trial.
+
+    With ``sample_weight`` the statistics are weighted means over the
+    trials (every step of a trial with the trial's weight).
+    """
     res = clf.reservoir_
     a = res.leak_rate
     fit_trials = _as_list(X_fit, clf.n_steps)
     steps = np.vstack(fit_trials)
-    mean = steps.mean(axis=0)
-    scale = np.sqrt(steps.var(axis=0).mean())
+    w = sample_weight
+    w_steps = None if w is None else np.concatenate(
+        [np.full(len(u), wi) for u, wi in zip(fit_trials, w)])
+    mean = np.average(steps, axis=0, weights=w_steps)
+    scale = np.sqrt(np.average((steps - mean) ** 2, axis=0, weights=w_steps).mean())
 
     def features(trials):
         out = []
@@ -90,7 +97,8 @@ def naive_rows(clf, X_fit, X=None, representation="mean", bidirectional=False,
         return np.array(out)
 
     F_fit = features(fit_trials)
-    mu, sd = F_fit.mean(axis=0), F_fit.std(axis=0)
+    mu = np.average(F_fit, axis=0, weights=w)
+    sd = np.sqrt(np.average((F_fit - mu) ** 2, axis=0, weights=w))
     sd[sd == 0] = 1.0
     F = F_fit if X is None else features(_as_list(X, clf.n_steps))
     return np.hstack([(F - mu) / sd, np.ones((len(F), 1))])
@@ -526,3 +534,158 @@ def test_defaults_classify_digits_and_itds_helps_under_label_noise():
     plain = ITDSReservoirClassifier(td_gain=0.0, random_state=0).fit(
         Xtr, noisy).score(Xte, yte)
     assert itds > 0.94 and itds > plain + 0.03, (itds, plain)
+
+
+# -- sample weights (issue 11) -------------------------------------------------------
+
+
+def weighted_ridge(R, Y, w, alpha):
+    """(R^T W R + alpha I)^{-1} R^T W Y."""
+    return np.linalg.solve(R.T @ (w[:, None] * R) + alpha * np.eye(R.shape[1]),
+                           R.T @ (w[:, None] * Y))
+
+
+def naive_weighted_decision(R, Y, w, td_gain, td_timescale, alpha, passes):
+    """Decision-echo passes, each the weighted ridge fit toward the stabilized
+    targets (a weighted RLS pass from the prior). Returns W and the last
+    pass's targets."""
+    D = Y.copy()
+    for _ in range(passes):
+        S = (Y + td_gain * D) / (1 + td_gain)
+        W = weighted_ridge(R, S, w, alpha)
+        D = D + (np.eye(Y.shape[1])[np.argmax(R @ W, axis=1)] - D) / td_timescale
+    return W, S
+
+
+@pytest.mark.parametrize("data", ["iris", "sequences"])
+def test_weighted_default_fit_equals_the_weighted_reference(iris, sequences, data):
+    """The default path with weights: weighted input and feature statistics,
+    RidgeCV's weighted leave-one-out penalty, weighted ridge passes toward
+    the decision echo, and the temperature of the weighted log loss of the
+    last pass's leave-one-out outputs."""
+    from sklearn.linear_model import RidgeCV
+
+    from sklearn_itds._ridge import RIDGE_ALPHAS
+
+    X, y = iris if data == "iris" else sequences
+    y = y.copy()
+    y[::7] = (y[::7] + 1) % (y.max() + 1)  # wrong labels: decisions that differ
+    rng = np.random.RandomState(1)
+    w = rng.uniform(0.0, 3.0, len(y))
+    w[::9] = 0.0
+    kw = dict(rls_alpha="auto", echo="decision", td_gain=2.0, td_timescale=1.0,
+              max_iter=3, shuffle=True)
+    clf = _clf(**kw).fit(X, y, sample_weight=w)
+    R = naive_rows(clf, X, sample_weight=w)
+    Y = np.eye(np.unique(y).size)[y]
+    alpha = RidgeCV(alphas=RIDGE_ALPHAS, fit_intercept=False).fit(
+        R, Y, sample_weight=w).alpha_
+    assert clf.rls_alpha_ == alpha
+    W, S = naive_weighted_decision(R, Y, w, 2.0, 1.0, alpha, 3)
+    np.testing.assert_allclose(clf.readout_.W, W, rtol=1e-7, atol=1e-9)
+    Z = R @ W
+    np.testing.assert_allclose(clf.decision_function(X),
+                               Z[:, 1] - Z[:, 0] if Y.shape[1] == 2 else Z,
+                               rtol=1e-7, atol=1e-9)
+    # temperature: weighted log loss of the leave-one-out outputs (weight > 0)
+    fitted = np.flatnonzero(w > 0)
+    Z = np.array([R[i] @ weighted_ridge(np.delete(R, i, 0), np.delete(S, i, 0),
+                                        np.delete(w, i), alpha) for i in fitted])
+
+    def log_loss(T):
+        return -np.average(log_softmax(Z / T, axis=1)[np.arange(len(fitted)), y[fitted]],
+                           weights=w[fitted])
+
+    grid = np.exp(np.linspace(-6, 6, 2401))
+    assert log_loss(clf.temperature_) <= min(log_loss(T) for T in grid) + 1e-7
+    # the diagnostics are weighted: the last pass's loss over the weight
+    np.testing.assert_allclose(clf.td_history_["loss"][-1],
+                               0.5 * np.sum(w[fitted, None] * (Y[fitted] - Z) ** 2)
+                               / w.sum(), rtol=1e-7)
+    # and the weights mattered
+    plain = _clf(**kw).fit(X, y)
+    assert not np.allclose(plain.readout_.W, clf.readout_.W, rtol=1e-4)
+
+
+CONFIGS = {
+    "defaults": dict(n_reservoir=30, random_state=0),  # float32, auto, decision, shuffled
+    "lms_learned": dict(learning_rule="lms", td_gain=1.0, max_iter=3, learning_rate=0.2),
+    "rls_learned": dict(td_gain=1.0, max_iter=2),
+    "rls_weight_average": dict(echo="weight_average", td_gain=1.0, td_timescale=3.0),
+    "lms_decision": dict(echo="decision", learning_rule="lms", td_gain=1.0, max_iter=3,
+                         learning_rate=0.2),
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_zero_weight_sample_changes_nothing(iris, config, method):
+    X, y = iris
+    kw = CONFIGS[config]
+    make = (lambda: ITDSReservoirClassifier(**kw)) if config == "defaults" else (
+        lambda: _clf(**kw))
+    rng = np.random.RandomState(2)
+    w = rng.uniform(0.2, 2.0, len(y))
+    # an extra, far-off sample with a wrong label, in the middle
+    X0 = np.insert(X, 70, X.max(axis=0) * 3.0, axis=0)
+    y0 = np.insert(y, 70, 0)
+    w0 = np.insert(w, 70, 0.0)
+    if method == "fit":
+        a = make().fit(X, y, sample_weight=w)
+        b = make().fit(X0, y0, sample_weight=w0)
+    else:
+        a = make().partial_fit(X[:100], y[:100], classes=[0, 1, 2], sample_weight=w[:100])
+        b = make().partial_fit(X0[:101], y0[:101], classes=[0, 1, 2], sample_weight=w0[:101])
+        a.partial_fit(X[100:], y[100:], sample_weight=w[100:])
+        b.partial_fit(X0[101:], y0[101:], sample_weight=w0[101:])
+    rtol = 1e-5 if config == "defaults" else 1e-8  # float32 / float64
+    np.testing.assert_allclose(b.decision_function(X), a.decision_function(X),
+                               rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=rtol,
+                               atol=rtol)
+    assert b.rls_alpha_ == a.rls_alpha_
+    for name in ("e_sup", "e_td", "loss", "cosine"):
+        np.testing.assert_allclose(b.td_history_[name], a.td_history_[name], rtol=rtol,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("config", ["rls_decision", "rls_learned", "lms_learned"])
+def test_constant_weights_rescale_the_penalty_or_the_step(iris, config):
+    """Weights c everywhere: weighted RLS is RLS with rls_alpha / c, weighted
+    normalized LMS is LMS with learning_rate * c (same statistics, same
+    temperature)."""
+    X, y = iris
+    c = 2.5
+    kw = {"rls_decision": dict(echo="decision", td_gain=2.0, td_timescale=1.0, max_iter=3,
+                               rls_alpha=1.0),
+          "rls_learned": dict(td_gain=1.0, max_iter=2, rls_alpha=1.0),
+          "lms_learned": dict(learning_rule="lms", td_gain=1.0, max_iter=3,
+                              learning_rate=0.1)}[config]
+    weighted = _clf(**kw).fit(X, y, sample_weight=np.full(len(y), c))
+    if config == "lms_learned":
+        kw["learning_rate"] *= c
+    else:
+        kw["rls_alpha"] /= c
+    rescaled = _clf(**kw).fit(X, y)
+    np.testing.assert_allclose(weighted.readout_.coef_pair, rescaled.readout_.coef_pair,
+                               rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(weighted.predict_proba(X), rescaled.predict_proba(X),
+                               rtol=1e-7, atol=1e-9)
+
+
+def test_integer_weights_equal_repeated_samples_with_a_fixed_penalty(iris):
+    """What scikit-learn's sample-weight equivalence check asks, for the
+    readout: with a fixed rls_alpha the default decision-echo passes (shuffled)
+    are equivalent. (The leave-one-out choices of rls_alpha="auto" and of the
+    temperature are not: see tests/test_estimator_checks.py.)"""
+    X, y = iris
+    y = y.copy()
+    y[::7] = (y[::7] + 1) % 3
+    k = np.random.RandomState(3).randint(0, 4, len(y))
+    kw = dict(n_reservoir=30, rls_alpha=1.0, random_state=0, dtype=np.float64)
+    weighted = ITDSReservoirClassifier(**kw).fit(X, y, sample_weight=k)
+    repeated = ITDSReservoirClassifier(**kw).fit(np.repeat(X, k, axis=0),
+                                                 np.repeat(y, k))
+    np.testing.assert_allclose(weighted.decision_function(X),
+                               repeated.decision_function(X), rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(weighted.predict(X), repeated.predict(X))

@@ -38,10 +38,14 @@ def _reg(**kw):
     return ITDSReservoirRegressor(**params)
 
 
-def standardize(Y, fit=None):
-    """``(Y - mean) / std`` with the statistics of ``fit`` (default ``Y``)."""
+def standardize(Y, fit=None, weights=None):
+    """``(Y - mean) / std`` with the statistics of ``fit`` (default ``Y``),
+    weighted by ``weights`` (one per row of ``fit``) if given."""
     ref = Y if fit is None else fit
-    return (Y - ref.mean(axis=0)) / ref.std(axis=0)
+    if weights is None:
+        return (Y - ref.mean(axis=0)) / ref.std(axis=0)
+    mean = np.average(ref, axis=0, weights=weights)
+    return (Y - mean) / np.sqrt(np.average((ref - mean) ** 2, axis=0, weights=weights))
 
 
 def naive_states(model, X, x0=None, feedback=None):
@@ -59,9 +63,11 @@ def naive_states(model, X, x0=None, feedback=None):
     return np.array(out)
 
 
-def ridge(S, Y, alpha=ALPHA):
+def ridge(S, Y, alpha=ALPHA, weights=None):
+    """Ridge on ``[S, 1]``; with ``weights``, ``(R^T W R + alpha I)^{-1} R^T W Y``."""
     R = np.hstack([S, np.ones((len(S), 1))])
-    return np.linalg.solve(R.T @ R + alpha * np.eye(R.shape[1]), R.T @ Y)
+    Rw = R if weights is None else R * weights[:, None]
+    return np.linalg.solve(Rw.T @ R + alpha * np.eye(R.shape[1]), Rw.T @ Y)
 
 
 def _outputs(S, W):
@@ -427,15 +433,18 @@ def _lags(n=260, width=6, seed=0):
     return windows[:, :-1], np.column_stack([windows[:, -1], windows[:, -2] ** 2])
 
 
-def naive_sample_rows(model, X_fit, X):
+def naive_sample_rows(model, X_fit, X, sample_weight=None):
     """[standardized (spread x mean state over n_steps, scaled input), 1], by hand.
 
     With the default ``instance_norm=True`` the reservoir reads each scaled
     row minus its own mean over the lags, divided by its own standard
-    deviation, and its mean state is multiplied back by that deviation.
+    deviation, and its mean state is multiplied back by that deviation. With
+    ``sample_weight`` the statistics of ``X_fit`` are weighted.
     """
     res, a = model.reservoir_, model.reservoir_.leak_rate
-    mean, scale = X_fit.mean(axis=0), np.sqrt(X_fit.var(axis=0).mean())
+    w = sample_weight
+    mean = np.average(X_fit, axis=0, weights=w)
+    scale = np.sqrt(np.average((X_fit - mean) ** 2, axis=0, weights=w).mean())
 
     def features(A):
         U = (A - mean) / scale
@@ -449,7 +458,8 @@ def naive_sample_rows(model, X_fit, X):
         return np.hstack([spread * total / model.n_steps, U])
 
     F_fit = features(X_fit)
-    mu, sd = F_fit.mean(axis=0), F_fit.std(axis=0)
+    mu = np.average(F_fit, axis=0, weights=w)
+    sd = np.sqrt(np.average((F_fit - mu) ** 2, axis=0, weights=w))
     return np.hstack([(features(X) - mu) / sd, np.ones((len(X), 1))])
 
 
@@ -536,3 +546,141 @@ def test_samples_readout_contains_the_linear_model_of_the_input():
     assert objective(model.readout_.W) <= objective(W_lin)
     # and the linear part alone is already a good model of the target
     assert np.mean((R @ W_lin - Y) ** 2) < 0.05
+
+
+# -- sample weights (issue 11) -----------------------------------------------------------
+
+
+def _positive_weights(n, seed=0):
+    w = np.random.RandomState(seed).uniform(0.0, 3.0, n)
+    w[::8] = 0.0
+    return w
+
+
+def test_samples_mode_weights_give_weighted_ridge_on_the_weighted_rows():
+    X, Y = _lags()
+    w = _positive_weights(len(X))
+    model = ITDSReservoirRegressor(n_reservoir=30, n_steps=5, rls_alpha=0.7,
+                                   random_state=0).fit(X, Y, sample_weight=w)
+    R = naive_sample_rows(model, X, X, sample_weight=w)
+    Ys = standardize(Y, weights=w)
+    W = ridge(R[:, :-1], Ys, 0.7, weights=w)
+    np.testing.assert_allclose(model.readout_.W, W, rtol=1e-8, atol=1e-10)
+    mean = np.average(Y, axis=0, weights=w)
+    std = np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=w))
+    np.testing.assert_allclose(model.predict(X), R @ W * std + mean, rtol=1e-8, atol=1e-10)
+    # the weighted diagnostics: the a-priori errors of the pass, weighted
+    assert model.td_history_["n_updates"][0] == len(X)
+    plain = ITDSReservoirRegressor(n_reservoir=30, n_steps=5, rls_alpha=0.7,
+                                   random_state=0).fit(X, Y)
+    assert not np.allclose(plain.readout_.W, model.readout_.W, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kw", [{}, {"td_gain": 1.0, "shuffle": False},
+                                {"learning_rule": "lms", "echo": "weight_average",
+                                 "td_gain": 1.0, "shuffle": False, "max_iter": 3}],
+                         ids=["defaults", "rls_itds", "lms_weight_average"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_samples_mode_a_zero_weight_sample_changes_nothing(kw, method):
+    X, Y = _lags()
+    w = np.random.RandomState(1).uniform(0.2, 2.0, len(X))
+    X0 = np.insert(X, 50, X.max(axis=0) * 5.0, axis=0)
+    Y0 = np.insert(Y, 50, [100.0, -100.0], axis=0)
+    w0 = np.insert(w, 50, 0.0)
+    make = lambda: ITDSReservoirRegressor(n_reservoir=30, random_state=0, **kw)  # noqa: E731
+    if method == "fit":
+        a, b = make().fit(X, Y, sample_weight=w), make().fit(X0, Y0, sample_weight=w0)
+    else:
+        a = make().partial_fit(X[:120], Y[:120], sample_weight=w[:120])
+        b = make().partial_fit(X0[:121], Y0[:121], sample_weight=w0[:121])
+        a.partial_fit(X[120:], Y[120:], sample_weight=w[120:])
+        b.partial_fit(X0[121:], Y0[121:], sample_weight=w0[121:])
+    np.testing.assert_allclose(b.predict(X), a.predict(X), rtol=1e-8, atol=1e-10)
+    if kw or method == "partial_fit":  # in order (a shuffled pass's errors depend on it)
+        for name in ("e_sup", "e_td", "loss", "weight_change"):
+            np.testing.assert_allclose(b.td_history_[name], a.td_history_[name],
+                                       rtol=1e-8, err_msg=name)
+
+
+def test_samples_mode_integer_weights_equal_repeated_samples():
+    X, Y = _lags()
+    k = np.random.RandomState(2).randint(0, 4, len(X))
+    weighted = ITDSReservoirRegressor(n_reservoir=30, random_state=0).fit(
+        X, Y, sample_weight=k)
+    repeated = ITDSReservoirRegressor(n_reservoir=30, random_state=0).fit(
+        np.repeat(X, k, axis=0), np.repeat(Y, k, axis=0))
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-8,
+                               atol=1e-10)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_sequential_weights_give_weighted_ridge_on_the_states(every):
+    """Per-step weights: the update at a learning step is weighted (washout
+    steps and skipped steps do not learn); the target statistics use every
+    step's weight."""
+    X, Y = _series()
+    w = _positive_weights(len(X), seed=3)
+    model = _reg(washout=30, update_every=every).fit(X, Y, sample_weight=w)
+    S = naive_states(model, X)
+    Ys = standardize(Y, weights=w)
+    rows = np.arange(30, len(X), every)
+    np.testing.assert_allclose(model.readout_.W, ridge(S[rows], Ys[rows], weights=w[rows]),
+                               rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(model.target_scaler_.mean_,
+                               np.average(Y, axis=0, weights=w), rtol=1e-12)
+    # the input scaling is not weighted: every step drives the reservoir
+    scaled = _reg(washout=30, scale_inputs=True)
+    a = scaled.fit(X, Y, sample_weight=w).input_scaler_.mean_
+    np.testing.assert_allclose(a, X.mean(axis=0), rtol=1e-12)
+
+
+def test_sequential_constant_weights_with_own_output_feedback_rescale_the_penalty():
+    """FORCE learning step by step (each output fed back): weights c at every
+    step are RLS with rls_alpha / c, update for update."""
+    X, Y = _series(200)
+    kw = dict(output_feedback=True, washout=10, td_gain=0.5, td_timescale=2.0,
+              feedback_scaling=0.5)
+    weighted = _reg(rls_alpha=0.1, **kw).fit(X, Y, sample_weight=np.full(len(X), 4.0))
+    rescaled = _reg(rls_alpha=0.025, **kw).fit(X, Y)
+    np.testing.assert_allclose(weighted.readout_.coef_pair, rescaled.readout_.coef_pair,
+                               rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(weighted.predict(X[:20]), rescaled.predict(X[:20]),
+                               rtol=1e-7, atol=1e-9)
+    for name, values in rescaled.td_history_.items():
+        # the weighted weight_change is per unit of weight: the same changes / 4
+        scale = 4.0 if name == "weight_change" else 1.0
+        np.testing.assert_allclose(weighted.td_history_[name] * scale, values, rtol=1e-7)
+
+
+def test_sequential_list_of_series_takes_a_list_of_weights():
+    XA, YA = _series(250, seed=1)
+    XB, YB = _series(180, seed=2)
+    wA, wB = _positive_weights(250, seed=4), _positive_weights(180, seed=5)
+    model = _reg(washout=25).fit([XA, XB], [YA, YB], sample_weight=[wA, wB])
+    SA, SB = naive_states(model, XA), naive_states(model, XB)
+    Yall, wall = np.vstack([YA, YB]), np.r_[wA, wB]
+    YAs = standardize(YA, fit=Yall, weights=wall)
+    YBs = standardize(YB, fit=Yall, weights=wall)
+    expected = ridge(np.vstack([SA[25:], SB[25:]]), np.vstack([YAs[25:], YBs[25:]]),
+                     weights=np.r_[wA[25:], wB[25:]])
+    np.testing.assert_allclose(model.readout_.W, expected, rtol=1e-7, atol=1e-9)
+    # None for a series: its steps count 1
+    model = _reg(washout=25).fit([XA, XB], [YA, YB], sample_weight=[None, wB])
+    ones = np.ones(250)
+    YAs = standardize(YA, fit=Yall, weights=np.r_[ones, wB])
+    YBs = standardize(YB, fit=Yall, weights=np.r_[ones, wB])
+    expected = ridge(np.vstack([SA[25:], SB[25:]]), np.vstack([YAs[25:], YBs[25:]]),
+                     weights=np.r_[ones[25:], wB[25:]])
+    np.testing.assert_allclose(model.readout_.W, expected, rtol=1e-7, atol=1e-9)
+
+
+def test_sequential_partial_fit_with_weights_equals_fit_on_the_concatenation():
+    X, Y = _series()
+    w = _positive_weights(len(X), seed=6)
+    parts = _reg(washout=15)
+    parts.partial_fit(X[:170], Y[:170], sample_weight=w[:170])
+    parts.partial_fit(X[170:], Y[170:], sample_weight=w[170:])
+    S = naive_states(parts, X)
+    Ys = standardize(Y, fit=Y[:170], weights=w[:170])  # the first call's statistics
+    np.testing.assert_allclose(parts.readout_.W, ridge(S[15:], Ys[15:], weights=w[15:]),
+                               rtol=1e-7, atol=1e-9)

@@ -248,3 +248,94 @@ def test_random_state_controls_the_fit(make, iris, series):
     d = make().set_params(random_state=rs).fit(X, y)
     e = make().set_params(random_state=rs).fit(X, y)
     assert not np.allclose(_outputs(d, X)[-1], _outputs(e, X)[-1])
+
+
+# -- sample weights through metadata routing (issue 11) -------------------------------
+def _sequential(**kw):
+    return _regressor(mode="sequential", **kw)
+
+
+ROUTED = [_reservoir_clf, _regressor, _sequential]
+
+
+def _weighted_data(make, iris, series):
+    X, y = series if make is _sequential else _data(make, iris, series)
+    w = np.random.RandomState(4).uniform(0.0, 2.0, len(y))
+    w[::10] = 0.0
+    return X, y, w
+
+
+@pytest.mark.parametrize("make", ROUTED)
+def test_sample_weight_is_routed_by_cross_validate(make, iris, series):
+    import sklearn
+    from sklearn.model_selection import cross_validate
+
+    X, y, w = _weighted_data(make, iris, series)
+    cv = TimeSeriesSplit(n_splits=3) if make is _sequential else _cv(make)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = make().set_fit_request(sample_weight=True).set_score_request(
+            sample_weight=True)
+        res = cross_validate(est, X, y, cv=cv, params={"sample_weight": w},
+                             return_estimator=True)
+        for fitted, score, (train, test) in zip(res["estimator"], res["test_score"],
+                                                cv.split(X, y)):
+            by_hand = make().fit(X[train], y[train], sample_weight=w[train])
+            for a, b in zip(_outputs(fitted, X[test]), _outputs(by_hand, X[test])):
+                np.testing.assert_array_equal(a, b)
+            # the test scores are weighted too (score request True)
+            assert score == by_hand.score(X[test], y[test], sample_weight=w[test])
+        unweighted = make().fit(X[train], y[train])
+        assert not np.allclose(unweighted.readout_.W, by_hand.readout_.W, rtol=1e-4)
+        # without the request, passing weights is an error, not silently ignored
+        with pytest.raises(ValueError, match="sample_weight"):
+            cross_validate(make(), X, y, cv=cv, params={"sample_weight": w})
+
+
+@pytest.mark.parametrize("make", ROUTED)
+def test_grid_search_fit_routes_sample_weight(make, iris, series):
+    import sklearn
+
+    X, y, w = _weighted_data(make, iris, series)
+    cv = TimeSeriesSplit(n_splits=3) if make is _sequential else _cv(make)
+    grid = {"td_gain": [0.0, 0.5]}
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = make().set_fit_request(sample_weight=True).set_score_request(
+            sample_weight=False)
+        search = GridSearchCV(est, grid, cv=cv).fit(X, y, sample_weight=w)
+        # each grid point: fits with the training folds' weights, unweighted scores
+        for params, mean in zip(search.cv_results_["params"],
+                                search.cv_results_["mean_test_score"]):
+            manual = [make(**params).fit(X[tr], y[tr], sample_weight=w[tr]).score(
+                X[te], y[te]) for tr, te in cv.split(X, y)]
+            np.testing.assert_allclose(mean, np.mean(manual), rtol=1e-12)
+        best = make(**search.best_params_).fit(X, y, sample_weight=w)
+        np.testing.assert_array_equal(search.predict(X), best.predict(X))
+        with pytest.raises(ValueError, match="sample_weight"):
+            GridSearchCV(make(), grid, cv=cv).fit(X, y, sample_weight=w)
+
+
+@pytest.mark.parametrize("make", [_reservoir_clf, _regressor])
+def test_partial_fit_request_routes_sample_weight(make, iris, series):
+    """set_partial_fit_request: MultiOutput*'s partial_fit hands each output's
+    estimator the weights."""
+    import sklearn
+    from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
+
+    X, y, w = _weighted_data(make, iris, series)
+    Y = np.column_stack([y, y[::-1]])
+    classifier = make is _reservoir_clf
+    kw = {"classes": [np.unique(y)] * 2} if classifier else {}
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = make().set_partial_fit_request(sample_weight=True)
+        if classifier:
+            est.set_partial_fit_request(classes=True)
+        multi = (MultiOutputClassifier if classifier else MultiOutputRegressor)(est)
+        multi.partial_fit(X, Y, sample_weight=w, **kw)
+        for j, fitted in enumerate(multi.estimators_):
+            extra = {"classes": np.unique(y)} if classifier else {}
+            by_hand = make().partial_fit(X, Y[:, j], sample_weight=w, **extra)
+            np.testing.assert_array_equal(fitted.predict(X), by_hand.predict(X))
+            np.testing.assert_array_equal(fitted.readout_.W, by_hand.readout_.W)
+        plain = make().partial_fit(X, Y[:, 0], **({"classes": np.unique(y)}
+                                                  if classifier else {}))
+        assert not np.array_equal(plain.readout_.W, multi.estimators_[0].readout_.W)
