@@ -25,8 +25,14 @@ Stages:
   (``td_gain=0``: one RLS pass with the leave-one-out penalty), clean labels;
 - ``readout``: the readout and the iTDS reading, clean and with 20 / 30 / 40 %
   wrong labels: the earlier default (150 passes of normalized LMS with the
-  learned echo) and its ablation, the ridge readout alone, and the decision
-  echo over ``td_gain`` x ``td_timescale`` x ``max_iter``;
+  learned echo) and its ablation, the ridge readout alone (with the
+  leave-one-out penalty, with a fixed 10, and with 3 and 10 times the
+  leave-one-out penalty: how much a gain owes to extra shrinkage alone), and
+  the decision echo over ``td_gain`` x ``td_timescale`` x ``max_iter``;
+- ``underfit``: where the readout cannot fit its training labels (10 training
+  samples per class of four development sets; digits with 30 units, MNIST-1D
+  with 50), the decision echo with and without ``early_stopping`` against
+  plain ridge, clean and with 30 % wrong labels;
 - ``rejected``: representations measured but not offered (states at four
   points, the reservoir model space of Bianchi et al. 2021), computed here
   from the estimator's own reservoir states with a closed-form ridge readout.
@@ -59,6 +65,15 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def dataset(name, seed):
+    """``X_train, X_test, y_train, y_test``; ``"name/k"``: k training samples per class."""
+    if "/" in name:
+        name, k = name.split("/")
+        Xtr, Xte, ytr, yte = dataset(name, seed)
+        rng = np.random.RandomState(seed)
+        ytr = np.asarray(ytr)
+        idx = np.concatenate([rng.choice(np.flatnonzero(ytr == c), int(k), replace=False)
+                              for c in np.unique(ytr)])
+        return ([Xtr[i] for i in idx] if isinstance(Xtr, list) else Xtr[idx]), Xte, ytr[idx], yte
     if name == "digits":
         X, y = load_digits(return_X_y=True)
         return train_test_split(X, y, test_size=0.3, random_state=seed)
@@ -71,9 +86,20 @@ def dataset(name, seed):
 
 
 def score(params, name, seed, noise):
+    """Test accuracy of the defaults with ``params`` changed.
+
+    ``alpha_factor`` (not an estimator parameter): plain ridge whose penalty
+    is that multiple of the leave-one-out one, a control for how much of a
+    gain is mere extra shrinkage.
+    """
     Xtr, Xte, ytr, yte = dataset(name, seed)
     if noise:
         ytr = corrupt_labels(ytr, noise, random_state=seed)
+    params = dict(params)
+    factor = params.pop("alpha_factor", None)
+    if factor is not None:
+        loo = ITDSReservoirClassifier(random_state=seed, **params).fit(Xtr, ytr)
+        params["rls_alpha"] = factor * loo.rls_alpha_
     model = ITDSReservoirClassifier(random_state=seed, **params)
     return model.fit(Xtr, ytr).score(Xte, yte)
 
@@ -164,7 +190,7 @@ def rejected(seeds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["reservoir", "readout", "rejected"])
+    parser.add_argument("stage", choices=["reservoir", "readout", "underfit", "rejected"])
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -183,8 +209,17 @@ def main():
                    "max_iter": 150, "td_timescale": 20.0}
         grid = ([{**earlier, "td_gain": 1.0}, {**earlier, "td_gain": 0.0}, plain,
                  {"rls_alpha": 10.0, **plain}]
+                + [{**plain, "alpha_factor": f} for f in (3.0, 10.0)]
                 + grid_of(td_gain=[0.5, 1.0, 2.0], td_timescale=[1.0, 2.0], max_iter=[2, 3, 5]))
         rows = sweep(grid, args.seeds)
+    elif args.stage == "underfit":
+        configs = [{}, {"early_stopping": False}, {"td_gain": 0.0}]
+        rows = []
+        for extra, datasets in (
+                ({}, ("JapaneseVowels/10", "ItalyPowerDemand/10", "digits/10", "mnist1d/10")),
+                ({"n_reservoir": 30}, ("digits",)), ({"n_reservoir": 50}, ("mnist1d",))):
+            rows += sweep([{**extra, **c} for c in configs], args.seeds, noises=(0.0, 0.3),
+                          datasets=datasets)
     else:
         rows = rejected(args.seeds)
     RESULTS.mkdir(exist_ok=True)

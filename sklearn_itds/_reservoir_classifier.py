@@ -138,6 +138,18 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         Passes (epochs) over the training data in ``fit``. The features are
         computed once; a pass costs one readout update per sample (a
         closed-form ridge solve for the decision echo with RLS).
+    early_stopping : bool, default=True
+        Where the passes are closed-form ridge solves (the decision echo with
+        RLS and ``td_sign=1``, the default), keep the pass whose
+        leave-one-out outputs agree best with the training labels (accuracy;
+        ties go to the earlier pass, so the first, plain pass is kept unless
+        a later one does better). The leave-one-out outputs are exact and
+        free, so no validation split is set aside. Under label noise that
+        replaces labels symmetrically, agreement with the noisy labels ranks
+        models as agreement with the true ones would; where the readout
+        underfits, the decision echo can reinforce its own mistakes, and this
+        keeps the plain fit instead. Other readouts run all ``max_iter``
+        passes (it has no effect on them).
     shuffle : bool, default=True
         Shuffle the sample order in each epoch of ``fit``.
     random_state : int, RandomState instance or None, default=None
@@ -183,6 +195,11 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         Per-epoch mean squared supervised error (``td_history_["loss"]``).
     n_iter_ : int
         Number of epochs run.
+    validation_scores_ : list of float or None
+        With ``early_stopping`` (where it applies), each pass's leave-one-out
+        accuracy on the training labels; None otherwise.
+    best_validation_score_ : float
+        With ``early_stopping`` (where it applies), the kept pass's score.
 
     See Also
     --------
@@ -258,6 +275,7 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
     """
 
     _ECHO_READINGS = ECHO_READINGS
+    _LIVE_PARAMS = ReservoirMixin._LIVE_PARAMS + ("early_stopping",)
 
     def __init__(self, n_reservoir: int = 400, *, representation: str = "mean",
                  bidirectional: bool = False, input_to_readout: bool = False,
@@ -269,7 +287,8 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
                  td_gain: float = 2.0, td_timescale: float = 1.0,
                  echo: str = "decision", td_sign: int = 1,
                  feedback_split: bool = False, readout_sparsity: float = 0.0,
-                 max_iter: int = 3, shuffle: bool = True,
+                 max_iter: int = 3, early_stopping: bool = True,
+                 shuffle: bool = True,
                  random_state: int | np.random.RandomState | None = None,
                  verbose: int = 0, dtype: DTypeLike = np.float32) -> None:
         self.n_reservoir = n_reservoir
@@ -293,6 +312,7 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         self.feedback_split = feedback_split
         self.readout_sparsity = readout_sparsity
         self.max_iter = max_iter
+        self.early_stopping = early_stopping
         self.shuffle = shuffle
         self.random_state = random_state
         self.verbose = verbose
@@ -310,7 +330,8 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
                 f"{self.td_gain!r}): from td_gain=1 on the readout no longer learns "
                 f"its targets but their disagreement with its own past decisions. "
                 f"Lower td_gain, or use td_sign=1.")
-        for name in ("bidirectional", "input_to_readout", "scale_inputs", "shuffle"):
+        for name in ("bidirectional", "input_to_readout", "scale_inputs", "shuffle",
+                     "early_stopping"):
             check_bool(getattr(self, name), name)
 
     def _validate(self, X, y="no_validation", reset=False):
@@ -361,6 +382,9 @@ of shape (n_steps_i, n_features)
             closed = restart and self.readout_.ridge_pass_applies()
             solver = RidgeSolver(rows, sample_weight) if closed else None
             self._fit_penalty(rows, targets, solver, sample_weight)
+            stopping = closed and self.early_stopping
+            self.validation_scores_ = [] if stopping else None
+            best = None  # early stopping: (score, readout arrays, outputs) of the kept pass
             last = None  # the last completed epoch's a-priori outputs and labels
             for _ in range(self.max_iter):
                 order = order_rng.permutation(len(y)) if self.shuffle else np.arange(len(y))
@@ -373,8 +397,16 @@ of shape (n_steps_i, n_features)
                     break
                 last = (z_apriori, y_index[order],
                         None if sample_weight is None else sample_weight[order])
+                if stopping:  # leave-one-out accuracy on the labels; ties: earlier
+                    score = _accuracy(*last)
+                    self.validation_scores_.append(score)
+                    if best is None or score > best[0] + _TIE:
+                        best = (score, self.readout_.snapshot(), last)
                 if echo is not None:
                     echo.update(self.readout_.predict(rows))
+            if best is not None:
+                self.best_validation_score_, kept, last = best
+                self.readout_.restore(kept)
             if last is not None:
                 self.temperature_ = _fit_temperature(*last)
         return self
@@ -557,6 +589,14 @@ of shape (n_steps_i, n_features)
         tags.input_tags.sparse = True
         tags.input_tags.three_d_array = True
         return tags
+
+
+_TIE = 1e-9  # accuracies closer than this are equal (weighted sums round)
+
+
+def _accuracy(Z, y_index, sample_weight=None):
+    """(Weighted) fraction of rows of ``Z`` whose largest output is the label."""
+    return float(np.average(np.argmax(Z, axis=1) == y_index, weights=sample_weight))
 
 
 def _fit_temperature(Z, y_index, sample_weight=None):

@@ -44,10 +44,12 @@ def sequences():
 
 def _clf(**kw):
     """A small model; one plain RLS pass (ridge) unless the test says otherwise
-    (the learned echo, float64, a fixed penalty: what the naive references do)."""
+    (the learned echo, float64, a fixed penalty, every pass kept: what the
+    naive references do)."""
     params = dict(n_reservoir=30, n_steps=4, shuffle=False, random_state=0,
                   leak_rate=0.5, learning_rule="rls", max_iter=1, td_gain=0.0,
-                  td_timescale=5.0, echo="learned", rls_alpha=10.0, dtype=np.float64)
+                  td_timescale=5.0, echo="learned", rls_alpha=10.0, dtype=np.float64,
+                  early_stopping=False)
     params.update(kw)
     return ITDSReservoirClassifier(**params)
 
@@ -264,6 +266,56 @@ def test_decision_echo_follows_the_naive_passes(iris, rule, td_sign, td_gain):
     assert not np.allclose(D, Y)  # the echo did disagree with some labels
     plain = _clf(learning_rule=rule, max_iter=4, rls_alpha=0.5, learning_rate=0.2).fit(X, y)
     assert not np.allclose(clf.readout_.W, plain.readout_.W, rtol=1e-6, atol=1e-8)
+
+
+def _naive_loo_accuracy(R, S, y, alpha):
+    """Leave-one-out accuracy on the labels of ridge toward S, by refits."""
+    hits = [np.argmax(R[i] @ ridge(np.delete(R, i, 0), np.delete(S, i, 0), alpha)) == y[i]
+            for i in range(len(R))]
+    return float(np.mean(hits))
+
+
+@pytest.mark.parametrize("n_reservoir, noisy", [(30, True), (6, False)])
+def test_early_stopping_keeps_the_pass_with_the_best_leave_one_out_accuracy(
+        iris, n_reservoir, noisy):
+    """Each pass's score is the accuracy on the labels of its fit's
+    leave-one-out outputs (by refits here); the kept readout is the first pass
+    with the best score, and the temperature is that pass's."""
+    X, y = iris
+    y = y.copy()
+    if noisy:
+        y[::5] = (y[::5] + 1) % 3
+    kw = dict(n_reservoir=n_reservoir, echo="decision", td_gain=2.0, td_timescale=1.0,
+              max_iter=4, rls_alpha=0.5)
+    clf = _clf(early_stopping=True, **kw).fit(X, y)
+    R = naive_rows(clf, X)
+    Y = np.eye(3)[y]
+    D, scores, fits = Y.copy(), [], []
+    for _ in range(4):
+        S = (Y + 2.0 * D) / 3.0
+        W = ridge(R, S, 0.5)
+        scores.append(_naive_loo_accuracy(R, S, y, 0.5))
+        fits.append(W)
+        D = np.eye(3)[np.argmax(R @ W, axis=1)]
+    np.testing.assert_allclose(clf.validation_scores_, scores, rtol=1e-12)
+    best = int(np.argmax(scores))
+    assert clf.best_validation_score_ == scores[best]
+    np.testing.assert_allclose(clf.readout_.W, fits[best], rtol=1e-7, atol=1e-9)
+    everything = _clf(early_stopping=False, **kw).fit(X, y)
+    np.testing.assert_allclose(everything.readout_.W, fits[-1], rtol=1e-7, atol=1e-9)
+    assert everything.validation_scores_ is None
+    if best != 3:  # the kept pass is not the last one: the two fits differ
+        assert not np.allclose(clf.readout_.W, everything.readout_.W)
+
+
+def test_early_stopping_applies_only_to_closed_form_passes(iris):
+    X, y = iris
+    for kw in (dict(learning_rule="lms", max_iter=3), dict(echo="learned", max_iter=2),
+               dict(echo="decision", td_sign=-1, td_gain=0.5, max_iter=2)):
+        on = _clf(early_stopping=True, **kw).fit(X, y)
+        off = _clf(early_stopping=False, **kw).fit(X, y)
+        assert on.validation_scores_ is None
+        np.testing.assert_array_equal(on.readout_.W, off.readout_.W)
 
 
 @pytest.mark.parametrize("rule", ["lms", "rls"])
@@ -682,7 +734,8 @@ def test_integer_weights_equal_repeated_samples_with_a_fixed_penalty(iris):
     y = y.copy()
     y[::7] = (y[::7] + 1) % 3
     k = np.random.RandomState(3).randint(0, 4, len(y))
-    kw = dict(n_reservoir=30, rls_alpha=1.0, random_state=0, dtype=np.float64)
+    kw = dict(n_reservoir=30, rls_alpha=1.0, random_state=0, dtype=np.float64,
+              early_stopping=False)  # leave-one-out choices are not repetition-invariant
     weighted = ITDSReservoirClassifier(**kw).fit(X, y, sample_weight=k)
     repeated = ITDSReservoirClassifier(**kw).fit(np.repeat(X, k, axis=0),
                                                  np.repeat(y, k))
