@@ -59,13 +59,14 @@ class RidgeSolver:
     """
 
     def __init__(self, R, sample_weight=None):
-        R = np.asarray(R, dtype=np.float64)
+        R = np.asarray(R)
         n, q = R.shape
-        self.R = R
+        self.R = R  # kept as given: read only for rows of weight 0
         self.weight = (np.ones(n) if sample_weight is None
                        else np.asarray(sample_weight, dtype=np.float64))
         root = np.sqrt(self.weight)
-        Rw = R * root[:, None]
+        Rw = R.astype(np.float64)  # a float64 copy, scaled in place
+        Rw *= root[:, None]
         self._root = root
         self._wide = n <= q
         # BLAS threads pay off only on large products (on a busy machine they
@@ -83,6 +84,7 @@ class RidgeSolver:
             else:  # H = RV diag(1 / (lam + a)) RV^T,  V: (q, q), RV = Rw V: (n, q)
                 self._V = vec
                 self._U = Rw @ vec
+                del Rw  # the tall case needs only U and V from here on
         self._U2 = self._U * self._U
         self._inverses = {}
 
@@ -135,7 +137,7 @@ class RidgeSolver:
         fitted = self.weight > 0
         out[fitted] = S[fitted] - E[fitted] / self._root[fitted, None]
         if not fitted.all():
-            out[~fitted] = self.R[~fitted] @ self.coef(S, alpha)
+            out[~fitted] = self.R[~fitted].astype(np.float64) @ self.coef(S, alpha)
         return out
 
     def loo_errors(self, S, alphas=RIDGE_ALPHAS):
