@@ -19,14 +19,18 @@ from sklearn.utils import check_random_state
 
 from ._threads import single_blas_thread
 
-try:  # the kernel behind ``csr @ vector``, without scipy's per-call checks
+try:  # the kernels behind ``csr @ vector`` / ``csr @ matrix``, without scipy's
+    # per-call checks; they accumulate into their output (y += A x)
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
-except ImportError:  # pragma: no cover - a scipy that moved it: use ``@``
-    _csr_matvec = None
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - a scipy that moved them: use ``@``
+    _csr_matvec = _csr_matvecs = None
 
 __all__ = ["Reservoir", "spawn_streams"]
 
 _DENSE_EIG_MAX = 600  # below this size a dense eigen-decomposition is cheap
+_DRIVE_BLOCK = 1 << 20  # input-drive values of a batch of sequences computed at once
+_ELEMENTWISE_INPUTS = 16  # up to this many input channels, drives input by input
 
 
 def spawn_streams(random_state, n):
@@ -235,25 +239,41 @@ class Reservoir:
         T = U.shape[1] if seq else n_steps
         B, N = U.shape[0], self.n_reservoir
         a = self.leak_rate
+        dtype = self.W.dtype
         # The states are kept transposed, (N, B) in C order: the layout in
         # which the CSR product W^T x^T streams contiguous rows of B values,
         # and every elementwise operation below runs on contiguous memory.
         W_T = self._sparse_W_T()
+        raw = (_csr_matvecs is not None and W_T is not None
+               and W_T.indices.dtype == np.int32 and W_T.dtype == dtype)
         if W_T is None:
             W_T = self.W.T
-        static = None if seq else np.ascontiguousarray(self.drive(U).T)
-        offset = None if drive_offset is None else drive_offset.astype(self.W.dtype)[:, None]
-        if static is not None and offset is not None:
-            static += offset
-            offset = None
-        xT = np.zeros((N, B), dtype=self.W.dtype)
-        for t in range(T):
-            # self.step(x, drive), transposed and in place: the same operations
-            # in the same order, so the same states up to summation order.
-            pre = W_T @ xT
-            pre += static if static is not None else self.drive(U[:, t]).T
+        offset = None if drive_offset is None else drive_offset.astype(dtype)[:, None]
+        if seq:
+            drives = self._drive_steps(U, offset)
+        else:
+            if sparse.issparse(U):
+                static = np.ascontiguousarray(self.drive(U).T)
+            else:  # as a sequence's steps are: the same drive for the same row
+                static = _drive_T(self.W_in.T, np.asarray(U, dtype=dtype).T,
+                                  self.bias[:, None])
             if offset is not None:
-                pre += offset
+                static += offset
+            drives = (static for _ in range(T))
+        xT = np.zeros((N, B), dtype=dtype)
+        # Two buffers for the pre-activations: without a leak the state of
+        # step t is buffer t % 2, read while step t + 1 writes the other one.
+        buffers = [np.empty((N, B), dtype=dtype) for _ in range(2 if a == 1.0 else 1)]
+        for t, drive in enumerate(drives):
+            # self.step(x, drive), transposed and in place: the same
+            # operations, so the same states up to summation order.
+            if raw:  # pre = drive + W^T x^T, accumulated by scipy's own kernel
+                pre = buffers[t % len(buffers)]
+                np.copyto(pre, drive)
+                _csr_matvecs(N, N, B, W_T.indptr, W_T.indices, W_T.data, xT, pre)
+            else:
+                pre = W_T @ xT
+                pre += drive
             np.tanh(pre, out=pre)
             if a == 1.0:
                 xT = pre
@@ -263,7 +283,44 @@ class Reservoir:
                 xT += pre
             yield xT
 
+    def _drive_steps(self, U, offset=None):
+        """The transposed input drives ``(U[:, t] W_in + bias)^T`` (N, B) of
+        sequences ``U`` (B, T, F), step by step, computed a block of steps at
+        a time (one product per block instead of one per step)."""
+        B, T = U.shape[:2]
+        dtype = self.W.dtype
+        W_in_T = self.W_in.T  # (N, F)
+        bias = self.bias[:, None]
+        if offset is not None:
+            bias = bias + offset
+        steps = max(1, _DRIVE_BLOCK // (B * self.n_reservoir))
+        for start in range(0, T, steps):
+            # W_in^T u(t)^T for the block's steps at once, written straight in
+            # the (s, N, B) layout the trajectory reads
+            U_T = U[:, start:start + steps].transpose(1, 2, 0).astype(dtype, copy=False)
+            yield from _drive_T(W_in_T, U_T, bias)
+
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_W_sparse_T"] = None  # a cache: rebuilt on demand
         return state
+
+
+def _drive_T(W_in_T, U_T, bias):
+    """Transposed input drives ``W_in^T u^T + bias``: (..., N, B) from inputs
+    ``U_T`` (..., F, B), ``W_in_T`` (N, F) and ``bias`` (N, 1).
+
+    Up to ``_ELEMENTWISE_INPUTS`` channels the sum runs input by input, the
+    same operations for every trial, so a trial's drive does not depend on
+    the batch it is computed in (the results of the classifier do not depend
+    on how its trials are chunked); beyond, one batched product.
+    """
+    F = U_T.shape[-2]
+    if F > _ELEMENTWISE_INPUTS:
+        out = np.matmul(W_in_T, U_T)
+    else:
+        out = W_in_T[:, 0, None] * U_T[..., None, 0, :]
+        for f in range(1, F):
+            out += W_in_T[:, f, None] * U_T[..., None, f, :]
+    out += bias
+    return out
