@@ -17,6 +17,7 @@ from scipy import sparse
 from scipy.sparse.linalg import ArpackNoConvergence, eigs
 from sklearn.utils import check_random_state
 
+from . import _jit
 from ._threads import single_blas_thread
 
 try:  # the kernel behind ``csr @ vector``, without scipy's per-call checks
@@ -135,13 +136,25 @@ class Reservoir:
             return np.tanh(pre)
         return (1.0 - a) * x + a * np.tanh(pre)
 
-    def run_steps(self, x, drive, out):
+    def run_steps(self, x, drive, out, feedback=None):
         """States of consecutive steps from state ``x``: ``out[t]`` after ``drive[t]``.
 
         The same operations as repeated :meth:`step` calls, written in place
         into ``out`` (n_steps, N), which may be a view such as ``rows[:, :N]``.
-        Returns the last state (a copy).
+        ``feedback`` (n_steps, n_feedback), if given, adds ``feedback[t] W_fb``
+        to step ``t``'s drive. Returns the last state (a copy).
+
+        With numba (see ``sklearn_itds._jit``) and the sparse recurrent
+        weights, the compiled kernel ``_leaky_steps`` runs the steps instead:
+        the same sums in the same order, with libm's ``tanh``, which may
+        differ from numpy's in the last bit.
         """
+        if feedback is not None:
+            drive = drive + feedback @ self.W_fb
+        compiled = self._kernel_args(drive)
+        if compiled is not None:
+            _leaky_steps(np.ascontiguousarray(x, dtype=drive.dtype), drive, out, *compiled)
+            return np.array(out[-1]) if len(out) else np.array(x)
         a = self.leak_rate
         W_T = self._sparse_W_T()
         W = self.W if W_T is None else None
@@ -163,6 +176,20 @@ class Reservoir:
             out[t] = pre
             x = pre
         return np.array(x)
+
+    def _kernel_args(self, drive):
+        """The arguments of ``_leaky_steps`` after ``(x, drive, out)``, or None
+        when the numpy loop runs (no numba, dense weights, other dtypes)."""
+        if not _jit.available():
+            return None
+        W_T = self._sparse_W_T()
+        if W_T is None or drive.dtype != W_T.dtype or W_T.indices.dtype != np.int32 \
+                or not drive.flags.c_contiguous:
+            return None
+        kind = drive.dtype.type
+        # uint32 indices: numba then skips the wraparound check of signed ones
+        return (W_T.indptr.view(np.uint32), W_T.indices.view(np.uint32), W_T.data,
+                kind(self.leak_rate), kind(1.0 - self.leak_rate))
 
     def run_trials(self, U, n_steps, learn_steps, bias=False, drive_offset=None):
         """States of a batch of trials started from the zero state.
@@ -267,3 +294,30 @@ class Reservoir:
         state = self.__dict__.copy()
         state["_W_sparse_T"] = None  # a cache: rebuilt on demand
         return state
+
+
+@_jit.kernel
+def _leaky_steps(x, drive, out, indptr, indices, data, a, keep):
+    """Compiled ``Reservoir.run_steps`` (CSR weights of ``W^T``).
+
+    For each step ``t``: ``pre_i = drive[t, i] + sum_k data[k] x[indices[k]]``
+    over row ``i`` of the CSR arrays, summed in that order from ``drive[t,
+    i]`` as scipy's ``csr_matvec`` does, then ``x_i <- keep x_i + a
+    tanh(pre_i)`` (``a`` the leak rate, ``keep = 1 - a``; ``a == 1``: just
+    the ``tanh``), written to ``out[t]``. ``x`` is not modified.
+    """
+    n_steps, N = drive.shape
+    cur = x.copy()
+    pre = np.empty(N, dtype=drive.dtype)
+    for t in range(n_steps):
+        for i in range(N):
+            s = drive[t, i]
+            for k in range(np.uint64(indptr[i]), np.uint64(indptr[i + 1])):
+                s += data[k] * cur[np.uint64(indices[k])]
+            pre[i] = s
+        for i in range(N):
+            th = np.tanh(pre[i])
+            if a != 1.0:
+                th = a * th + keep * cur[i]
+            cur[i] = th
+            out[t, i] = th

@@ -13,6 +13,7 @@ here goes into trailing-underscore attributes.
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import numpy as np
 from joblib import cpu_count
@@ -21,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import gen_batches
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
+from . import _fused
 from ._itds import ITDSReadout, make_sparsity_mask
 from ._representations import from_summary, n_features, reverse_trials, trial_features
 from ._reservoir import Reservoir, spawn_streams
@@ -417,23 +419,44 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
     # from them as a block (ITDSReadout.partial_fit: the same updates, up to
     # rounding). With own-output feedback each step waits for the last output.
     batched = not (feedback and not forced)
+
+    def prepare(chunk, fed):
+        """A chunk's input drive (``fed``: the output fed back before it) and
+        its readout rows with the input and bias columns filled in."""
+        drive = reservoir.drive(U[chunk])
+        if feedback and forced:
+            drive += np.vstack([fed, Y[chunk][:-1]]) @ reservoir.W_fb
+        rows = np.ones((chunk.stop - chunk.start, W.shape[0]), dtype=W.dtype)
+        if input_to_readout:
+            inputs = U[chunk].toarray() if sparse.issparse(U) else U[chunk]
+            rows[:, N:N + n_in] = inputs
+        return drive, rows
+
+    chunks = list(gen_batches(U.shape[0], _SEQ_CHUNK))
     # One tiny BLAS call after another; an overflow is reported by the
     # readout's diverged(), which the estimator turns into a warning.
     with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
-        for chunk in gen_batches(U.shape[0], _SEQ_CHUNK):
-            drive = reservoir.drive(U[chunk])
-            if feedback and forced:
-                drive += np.vstack([y_prev, Y[chunk][:-1]]) @ reservoir.W_fb
-            rows = np.ones((chunk.stop - chunk.start, W.shape[0]), dtype=W.dtype)
-            if input_to_readout:
-                inputs = U[chunk].toarray() if sparse.issparse(U) else U[chunk]
-                rows[:, N:N + n_in] = inputs
-            if batched:
-                x = reservoir.run_steps(x, drive, rows[:, :N])
+        if batched:
+            with closing(_states_ahead(reservoir, prepare, chunks, x, y_prev,
+                                       Y if forced else None)) as ahead:
+                for chunk, rows, x in ahead:
+                    if states is not None:
+                        states[chunk] = rows
+                    y_prev = _learn_rows(readout, rows, Y, Z, chunk, skip, every,
+                                         forced, y_prev)
+            return Z, x, y_prev
+        for chunk in chunks:
+            drive, rows = prepare(chunk, y_prev)
+            if _fused.applies(reservoir, readout, drive):  # the loop below, compiled
+                t = np.arange(chunk.start, chunk.stop)
+                learns = (t >= skip) & ((t - skip) % every == 0) if learn else t < 0
+                targets = Y[chunk] if learn else np.zeros((len(t), W.shape[1]))
+                ZD = _fused.feedback_chunk(reservoir, readout, x, y_prev, drive, rows,
+                                           targets, learns)
+                Z[chunk] = ZD[:, :W.shape[1]]
                 if states is not None:
                     states[chunk] = rows
-                y_prev = _learn_rows(readout, rows, Y, Z, chunk, skip, every,
-                                     forced, y_prev)
+                x, y_prev = rows[-1, :N].copy(), ZD[-1, :W.shape[1]].copy()
                 continue
             r = rows[0]
             for i, t in enumerate(range(chunk.start, chunk.stop)):
@@ -452,6 +475,46 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
     return Z, x, y_prev
 
 
+def _states_ahead(reservoir, prepare, chunks, x, fed, Y_fed):
+    """Yield ``(chunk, rows, last state)`` for each chunk, the reservoir states
+    written into ``rows`` (``prepare(chunk, fed)`` gives the drive and rows).
+
+    The states do not depend on the readout, so with more than one chunk and
+    more than one core they are computed in a worker thread one chunk ahead,
+    while the caller learns from the previous chunk (the compiled reservoir
+    kernel and BLAS release the GIL). ``Y_fed``: the targets fed back (teacher
+    forcing), whose last value before a chunk enters its drive; None: ``fed``
+    for every chunk. Closing the generator waits for the worker.
+    """
+    N = reservoir.n_reservoir
+
+    def produce(chunk, x, fed):
+        with np.errstate(over="ignore", invalid="ignore"):  # per thread
+            drive, rows = prepare(chunk, fed)
+            return rows, reservoir.run_steps(x, drive, rows[:, :N])
+
+    def fed_before(i):
+        if Y_fed is None or i == 0:
+            return fed
+        return Y_fed[chunks[i].start - 1].astype(fed.dtype)
+
+    if len(chunks) < 2 or cpu_count(only_physical_cores=False) < 2:
+        for i, chunk in enumerate(chunks):
+            rows, x = produce(chunk, x, fed_before(i))
+            yield chunk, rows, x
+        return
+    pool = ThreadPoolExecutor(1)
+    try:
+        pending = pool.submit(produce, chunks[0], x, fed_before(0))
+        for i, chunk in enumerate(chunks):
+            rows, x = pending.result()
+            if i + 1 < len(chunks):
+                pending = pool.submit(produce, chunks[i + 1], x, fed_before(i + 1))
+            yield chunk, rows, x
+    finally:
+        pool.shutdown(wait=True)
+
+
 def _learn_rows(readout, rows, Y, Z, chunk, skip, every, forced, y_prev):
     """Outputs (into ``Z[chunk]``) and learning for a chunk of precomputed rows.
 
@@ -468,6 +531,10 @@ def _learn_rows(readout, rows, Y, Z, chunk, skip, every, forced, y_prev):
     if first < len(t) and every == 1:
         Z[chunk.start + first:chunk.stop] = readout.partial_fit(
             rows[first:], Y[chunk.start + first:chunk.stop])
+    elif first < len(t) and readout._compiled():  # the loop below, compiled
+        learns = (t[first:] - skip) % every == 0
+        Z[chunk.start + first:chunk.stop] = readout._masked_pass(
+            rows[first:], Y[chunk.start + first:chunk.stop], learns)
     elif first < len(t):
         for i in range(first, len(t)):
             if (t[i] - skip) % every == 0:
