@@ -25,6 +25,7 @@ import importlib.util
 import inspect
 import os
 import threading
+import warnings
 from contextlib import contextmanager
 from functools import lru_cache
 from types import FunctionType
@@ -41,7 +42,17 @@ _compile_lock = threading.RLock()  # a kernel compiles the kernels it calls firs
 
 @lru_cache(maxsize=None)
 def _numba_installed():
-    return importlib.util.find_spec("numba") is not None
+    """True when numba is installed and imports (imported here, once)."""
+    if importlib.util.find_spec("numba") is None:
+        return False
+    try:
+        import numba  # noqa: F401
+    except Exception as exc:  # e.g. a numba too old for this numpy
+        warnings.warn(f"numba is installed but does not import ({exc}); "
+                      "sklearn_itds runs its numpy code instead.", RuntimeWarning,
+                      stacklevel=3)
+        return False
+    return True
 
 
 def available():
@@ -112,7 +123,10 @@ def _compile(py_func):
     # cache entry of a kernel that calls others after their source as well.
     func.__qualname__ = py_func.__qualname__ + "".join(
         "_" + _source_hash(namespace[name].py_func) for name in callees)
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(func)
+    try:
+        return numba.njit(cache=True, nogil=True, error_model="numpy")(func)
+    except RuntimeError:  # no writable cache location: compile in each process
+        return numba.njit(nogil=True, error_model="numpy")(func)
 
 
 def _source_hash(func):

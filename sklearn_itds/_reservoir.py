@@ -98,12 +98,19 @@ class Reservoir:
     def n_reservoir(self):
         return self.W.shape[0]
 
-    def drive(self, U):
-        """Input drive ``U W_in + bias`` (works for 2-D, 3-D or sparse ``U``)."""
+    def drive(self, U, out=None):
+        """Input drive ``U W_in + bias`` (works for 2-D, 3-D or sparse ``U``).
+
+        ``out``, if given, receives it when ``U`` is dense and of the weights'
+        dtype (saving a fresh array: its page faults cost more than the product).
+        """
         if sparse.issparse(U):
-            drive = np.asarray(U @ self.W_in) + self.bias
+            drive = np.asarray(U @ self.W_in)
+        elif out is not None and U.dtype == out.dtype == self.W.dtype:
+            drive = np.matmul(U, self.W_in, out=out)
         else:
-            drive = U @ self.W_in + self.bias
+            drive = U @ self.W_in
+        drive += self.bias
         return drive.astype(self.W.dtype, copy=False)
 
     def recurrent(self, X):

@@ -44,6 +44,7 @@ __all__ = ["InputScaler", "ReservoirMixin", "TrialEncoder", "readout_width", "ru
 
 _LEARNING_RULES = ("lms", "rls")
 _SEQ_CHUNK = 1024  # time steps whose input drive is computed together
+STATES_AHEAD = True  # compute the next chunk's states in a worker thread (_states_ahead)
 _PASS_BLOCK = 1024  # readout updates between two divergence checks (trial passes)
 
 
@@ -420,13 +421,21 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
     # rounding). With own-output feedback each step waits for the last output.
     batched = not (feedback and not forced)
 
-    def prepare(chunk, fed):
+    buffers = {}  # reused from chunk to chunk: fresh arrays cost page faults
+
+    def prepare(chunk, fed, slot=0):
         """A chunk's input drive (``fed``: the output fed back before it) and
-        its readout rows with the input and bias columns filled in."""
-        drive = reservoir.drive(U[chunk])
+        its readout rows with the input and bias columns filled in, in the
+        buffers ``slot`` (two alternate while a worker runs ahead)."""
+        n = chunk.stop - chunk.start
+        if slot not in buffers:
+            size = min(_SEQ_CHUNK, U.shape[0])
+            buffers[slot] = (np.empty((size, N), dtype=W.dtype),
+                             np.ones((size, W.shape[0]), dtype=W.dtype))
+        drive = reservoir.drive(U[chunk], out=buffers[slot][0][:n])
         if feedback and forced:
             drive += np.vstack([fed, Y[chunk][:-1]]) @ reservoir.W_fb
-        rows = np.ones((chunk.stop - chunk.start, W.shape[0]), dtype=W.dtype)
+        rows = buffers[slot][1][:n]
         if input_to_readout:
             inputs = U[chunk].toarray() if sparse.issparse(U) else U[chunk]
             rows[:, N:N + n_in] = inputs
@@ -477,7 +486,9 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
 
 def _states_ahead(reservoir, prepare, chunks, x, fed, Y_fed):
     """Yield ``(chunk, rows, last state)`` for each chunk, the reservoir states
-    written into ``rows`` (``prepare(chunk, fed)`` gives the drive and rows).
+    written into ``rows`` (``prepare(chunk, fed, slot)`` gives the drive and
+    rows, in the buffers ``slot``; the caller is done with a chunk's rows when
+    it asks for the next one).
 
     The states do not depend on the readout, so with more than one chunk and
     more than one core they are computed in a worker thread one chunk ahead,
@@ -488,9 +499,9 @@ def _states_ahead(reservoir, prepare, chunks, x, fed, Y_fed):
     """
     N = reservoir.n_reservoir
 
-    def produce(chunk, x, fed):
+    def produce(i, x):
         with np.errstate(over="ignore", invalid="ignore"):  # per thread
-            drive, rows = prepare(chunk, fed)
+            drive, rows = prepare(chunks[i], fed_before(i), slot=i % 2)
             return rows, reservoir.run_steps(x, drive, rows[:, :N])
 
     def fed_before(i):
@@ -498,18 +509,18 @@ def _states_ahead(reservoir, prepare, chunks, x, fed, Y_fed):
             return fed
         return Y_fed[chunks[i].start - 1].astype(fed.dtype)
 
-    if len(chunks) < 2 or cpu_count(only_physical_cores=False) < 2:
+    if len(chunks) < 2 or not STATES_AHEAD or cpu_count(only_physical_cores=False) < 2:
         for i, chunk in enumerate(chunks):
-            rows, x = produce(chunk, x, fed_before(i))
+            rows, x = produce(i, x)
             yield chunk, rows, x
         return
     pool = ThreadPoolExecutor(1)
     try:
-        pending = pool.submit(produce, chunks[0], x, fed_before(0))
+        pending = pool.submit(produce, 0, x)
         for i, chunk in enumerate(chunks):
             rows, x = pending.result()
-            if i + 1 < len(chunks):
-                pending = pool.submit(produce, chunks[i + 1], x, fed_before(i + 1))
+            if i + 1 < len(chunks):  # into the other buffers: the last chunk's are done
+                pending = pool.submit(produce, i + 1, x)
             yield chunk, rows, x
     finally:
         pool.shutdown(wait=True)

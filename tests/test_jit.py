@@ -35,6 +35,28 @@ def test_no_kernels_without_numba(monkeypatch):
         assert not _jit.available()
 
 
+@needs_numba
+def test_a_numba_that_does_not_import_falls_back_to_numpy(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def failing_import(name, *args, **kwargs):
+        if name == "numba":
+            raise ImportError("Numba needs NumPy 2.3 or less")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    _jit._numba_installed.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="does not import"):
+            assert not _jit.available()
+    finally:
+        monkeypatch.undo()
+        _jit._numba_installed.cache_clear()
+    assert _jit.available() == _jit._switch["on"]
+
+
 @pytest.mark.parametrize("value, expected", [("0", False), ("off", False),
                                              ("1", HAVE_NUMBA)])
 def test_environment_variable(value, expected):
