@@ -17,13 +17,14 @@ output and weight update (O(N) each) and the interpreter. Ours, the floor
 and (with ``--reference``) ours on the numpy reference path (no compiled
 kernels, ``sklearn_itds._jit.use_kernels(False)``) alternate in one process.
 
-With ``--textbook`` a straightforward numpy FORCE loop on the same reservoir
-(dense ``P @ r``, ``np.outer`` and a dense recurrent product) is timed too.
+With ``--float32`` ours in float32 is timed too (in the same rounds), and
+with ``--textbook`` a straightforward numpy FORCE loop on the same reservoir
+(dense ``P @ r``, ``np.outer`` and a dense recurrent product).
 
 Usage::
 
     python benchmarks/bench_force.py [--repeats 3] [--steps 14400] [--n 1000]
-        [--dtype float32] [--reference] [--textbook]
+        [--dtype float32] [--reference] [--float32] [--textbook]
 """
 
 import argparse
@@ -114,6 +115,8 @@ def main(argv=None):
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--reference", action="store_true",
                         help="also time ours without the compiled kernels")
+    parser.add_argument("--float32", action="store_true",
+                        help="also time ours in float32 (rls_alpha as in float64)")
     parser.add_argument("--textbook", action="store_true",
                         help="also time a textbook numpy FORCE loop (slow)")
     args = parser.parse_args(argv)
@@ -133,6 +136,8 @@ def main(argv=None):
     runs = {"ours": ours, "floor": lambda: floor(ref, n_steps)}
     if args.reference:
         runs["reference"] = reference
+    if args.float32:
+        runs["float32"] = lambda: make(args.n, np.float32).fit(X, Y)
     if args.textbook:
         runs["textbook"] = lambda: textbook_force(ref, X, Y)
     for fn in runs.values():  # warm-up (the kernels compile or load here)
