@@ -416,9 +416,11 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
     Z = np.empty((U.shape[0], W.shape[1]))
     y_prev = np.array(y_prev, dtype=W.dtype)
     # Without the network's own output fed back, the states do not depend on
-    # the readout: a chunk's states are computed first and the readout learns
-    # from them as a block (ITDSReadout.partial_fit: the same updates, up to
-    # rounding). With own-output feedback each step waits for the last output.
+    # the readout: a chunk's states are computed first (one chunk ahead, in a
+    # worker thread: _states_ahead) and the readout learns from them as a
+    # block (ITDSReadout.partial_fit: the same updates, up to rounding). With
+    # own-output feedback each step waits for the last output (compiled:
+    # _fused.feedback_chunk; the numpy reference: the loop below).
     batched = not (feedback and not forced)
 
     buffers = {}  # reused from chunk to chunk: fresh arrays cost page faults
