@@ -1049,14 +1049,14 @@ def _readout_rows(R, Y, learn, ZD, gain_norms, C, P, mix, rls, target_scale, lms
             err[c] = s
         if rls:
             scalars[0], scalars[1] = 1.0, 0.0
-            blas10(blas[0], lower, size, scalars.ctypes.data, P.ctypes.data, size,  # noqa: F821
+            blas_call(blas[0], lower, size, scalars.ctypes.data, P.ctypes.data, size,  # noqa: F821
                    r.ctypes.data, one, scalars[1:].ctypes.data, q.ctypes.data, one)
             rq = 0.0
             for j in range(m):
                 rq += r[j] * q[j]
             denom = 1.0 + rq
             scalars[2] = -1.0 / denom
-            blas7(blas[1], lower, size, scalars[2:].ctypes.data, q.ctypes.data, one,  # noqa: F821
+            blas_call(blas[1], lower, size, scalars[2:].ctypes.data, q.ctypes.data, one,  # noqa: F821
                   P.ctypes.data, size)
             scale = 1.0 / denom
             gain = q
@@ -1067,7 +1067,7 @@ def _readout_rows(R, Y, learn, ZD, gain_norms, C, P, mix, rls, target_scale, lms
             scale = lms_rate / rr
             gain = r
         scalars[0] = scale
-        blas9(blas[2], size, width, scalars.ctypes.data, gain.ctypes.data, one,  # noqa: F821
+        blas_call(blas[2], size, width, scalars.ctypes.data, gain.ctypes.data, one,  # noqa: F821
               err.ctypes.data, one, C.ctypes.data, size)
         if follow_tau > 0.0:
             for c in range(K):

@@ -78,8 +78,8 @@ def use_kernels(on):
 def kernel(py_func):
     """Decorator: a plain Python function compiled by numba on first call.
 
-    The function's body may call BLAS through ``blas7``, ``blas9`` and
-    ``blas10`` (see ``_intrinsics``), and other kernels by their names. It is
+    The function's body may call BLAS through ``blas_call(address, *pointers)``
+    (see ``_intrinsics``) and other kernels by their names. It is
     compiled with ``nogil=True`` (it releases the GIL) and
     ``error_model="numpy"`` (a division by zero gives inf or nan, as in numpy,
     which the divergence checks then see), and cached on disk.
@@ -121,11 +121,12 @@ def _compile(py_func):
     func.__doc__ = py_func.__doc__
     # numba's cache notices changes to the function's own file only: name the
     # cache entry of a kernel that calls others after their source as well.
-    func.__qualname__ = py_func.__qualname__ + "".join(
-        "_" + _source_hash(namespace[name].py_func) for name in callees)
     try:
+        func.__qualname__ = py_func.__qualname__ + "".join(
+            "_" + _source_hash(namespace[name].py_func) for name in callees)
         return numba.njit(cache=True, nogil=True, error_model="numpy")(func)
-    except RuntimeError:  # no writable cache location: compile in each process
+    except (OSError, RuntimeError):  # no source to hash, or nowhere to cache:
+        func.__qualname__ = py_func.__qualname__  # compile in each process
         return numba.njit(nogil=True, error_model="numpy")(func)
 
 
@@ -135,37 +136,32 @@ def _source_hash(func):
 
 @lru_cache(maxsize=None)
 def _intrinsics():
-    """``blas7``, ``blas9``, ``blas10``: call a BLAS routine with 7, 9 or 10 arguments.
+    """``blas_call(address, *pointers)``: call the BLAS routine at ``address``.
 
     A routine of scipy's ``cython_blas`` takes every argument by pointer; the
     kernels pass ``array.ctypes.data`` (an integer) for each, after the
-    routine's address from :func:`blas_table`. (``symv`` takes 10 arguments,
-    ``ger`` 9 and ``syr`` 7.)
+    routine's address from :func:`blas_table`.
     """
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic
 
-    def make(arity):
-        def typer(typingctx, address, *pointers):
-            def codegen(context, builder, signature, args):
-                ptr = ir.IntType(8).as_pointer()
-                fnty = ir.FunctionType(ir.VoidType(), [ptr] * arity)
-                fn = builder.inttoptr(args[0], fnty.as_pointer())
-                builder.call(fn, [builder.inttoptr(a, ptr) for a in args[1:]])
-                return context.get_dummy_value()
+    @intrinsic
+    def blas_call(typingctx, address, *pointers):
+        n = len(pointers)
 
-            return types.void(address, *pointers), codegen
+        def codegen(context, builder, signature, args):
+            ptr = ir.IntType(8).as_pointer()
+            packed = args[1]  # the star arguments arrive as one tuple
+            values = [builder.inttoptr(builder.extract_value(packed, i), ptr)
+                      for i in range(n)]
+            fnty = ir.FunctionType(ir.VoidType(), [ptr] * n)
+            builder.call(builder.inttoptr(args[0], fnty.as_pointer()), values)
+            return context.get_dummy_value()
 
-        # numba reads the typer's parameters: spell them out
-        params = ", ".join(f"p{i}" for i in range(arity))
-        src = (f"def call{arity}(typingctx, address, {params}):\n"
-               f"    return typer(typingctx, address, {params})\n")
-        scope = {"typer": typer}
-        exec(src, scope)  # noqa: S102 - a fixed, generated signature
-        return intrinsic(scope[f"call{arity}"])
+        return types.void(address, types.StarArgTuple.from_types(pointers)), codegen
 
-    return {f"blas{n}": make(n) for n in (7, 9, 10)}
+    return {"blas_call": blas_call}
 
 
 @lru_cache(maxsize=None)

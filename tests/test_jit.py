@@ -76,11 +76,11 @@ def _blas_calls(P, r, x, y, A, scalars, blas):
     size, one, width, lower = (ints.ctypes.data, ints[1:].ctypes.data,
                                ints[2:].ctypes.data, ints[3:].ctypes.data)
     out = np.empty(P.shape[0], dtype=P.dtype)
-    blas10(blas[0], lower, size, scalars.ctypes.data, P.ctypes.data, size,  # noqa: F821
+    blas_call(blas[0], lower, size, scalars.ctypes.data, P.ctypes.data, size,  # noqa: F821
            r.ctypes.data, one, scalars[1:].ctypes.data, out.ctypes.data, one)
-    blas7(blas[1], lower, size, scalars[2:].ctypes.data, x.ctypes.data, one,  # noqa: F821
+    blas_call(blas[1], lower, size, scalars[2:].ctypes.data, x.ctypes.data, one,  # noqa: F821
           P.ctypes.data, size)
-    blas9(blas[2], size, width, scalars[3:].ctypes.data, x.ctypes.data, one,  # noqa: F821
+    blas_call(blas[2], size, width, scalars[3:].ctypes.data, x.ctypes.data, one,  # noqa: F821
           y.ctypes.data, one, A.ctypes.data, size)
     return out
 
