@@ -59,3 +59,12 @@ def report(name, t_ours, t_peer, target):
           f"max {ratio.max():.3f}  (target <= {target}; "
           f"{'MET' if np.median(ratio) <= target else 'NOT MET'} on the median)")
     return ratio
+
+
+def load():
+    """The 1-minute load average (``/proc/loadavg``; nan where there is none)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except OSError:
+        return float("nan")

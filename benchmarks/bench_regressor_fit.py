@@ -9,19 +9,27 @@ Both sides: N units, spectral radius 1.25, leak rate 0.3, recurrent density
 from ``P0 = I / rls_alpha`` is ridge regression), reservoirpy 0.4 with
 ``Reservoir >> Ridge(ridge=1e-6)`` and ``fit(warmup=100)``.
 
-Each timed run builds and fits a fresh model; ours and the peer alternate
-(ours, peer, ours, peer, ...) so that load on the shared machine hits both
-alike; the ratio is per pair. With ``--per-row`` a third run per round
-fits ours with the per-row RLS updates (block size 0, the reference the
-block update is tested equal to), to show what the block update changed.
-The floor is the time of the bare BLAS pair
-of a per-row RLS update (``symv`` + ``syr`` on the same ``(N+1) x (N+1)``
-matrix, one thread) times the number of updates.
+Each timed run builds and fits a fresh model. In every round ours, the peer
+and the floor run one after the other (ours, peer, floor, ours, peer, ...),
+so that load on the shared machine hits all alike; the ratios are per round.
+**The floor** is the time of the bare BLAS pair of a per-row RLS update
+(``symv`` + ``syr`` on the same ``(N+1) x (N+1)`` matrix, one thread, each
+one f2py call) times the number of updates (4900): what a one-pass RLS fit
+costs in its level-2 arithmetic alone, with nothing else (no reservoir, no
+readout weights, no interpreter between steps).
+
+Options add runs to each round: ``--per-row`` ours with the per-row RLS
+updates (block size 0, the reference the block update is tested equal to),
+``--reference`` ours on the numpy reference path (no compiled kernels,
+``sklearn_itds._jit.use_kernels(False)``), ``--serial`` ours without the
+worker thread that computes the next chunk's reservoir states while the
+readout learns (``_reservoir_base.STATES_AHEAD``), ``--float32`` ours in
+float32 (with ``rls_alpha=1e-2``, as the estimator recommends for float32).
 
 Usage::
 
     python benchmarks/bench_regressor_fit.py [--repeats 3] [--sizes 500 1000] [--per-row]
-        [--block-size 64]
+        [--reference] [--serial] [--float32] [--block-size 64]
 """
 
 import argparse
@@ -31,9 +39,10 @@ import numpy as np
 from scipy.linalg import get_blas_funcs
 from threadpoolctl import threadpool_limits
 
-from _timing import alternate, report, spread
+from _timing import load, report, spread
 import sklearn_itds._itds as itds
-from sklearn_itds import ITDSReservoirRegressor
+import sklearn_itds._reservoir_base as base
+from sklearn_itds import ITDSReservoirRegressor, _jit
 from sklearn_itds.datasets import load_task
 
 from reservoirpy.nodes import Reservoir, Ridge
@@ -51,12 +60,12 @@ def nrmse(y, z):
     return float(np.sqrt(np.mean((y.ravel() - z.ravel()) ** 2)) / np.std(y))
 
 
-def ours(n, seed=0):
-    model = ITDSReservoirRegressor(
-        n_reservoir=n, mode="sequential", learning_rule="rls", td_gain=0.0,
-        rls_alpha=ALPHA, spectral_radius=1.25, leak_rate=0.3, density=0.1,
-        washout=WASHOUT, random_state=seed)
-    return model
+def ours(n, seed=0, **kw):
+    params = dict(n_reservoir=n, mode="sequential", learning_rule="rls", td_gain=0.0,
+                  rls_alpha=ALPHA, spectral_radius=1.25, leak_rate=0.3, density=0.1,
+                  washout=WASHOUT, random_state=seed)
+    params.update(kw)
+    return ITDSReservoirRegressor(**params)
 
 
 def peer(n, seed=0):
@@ -77,6 +86,20 @@ def blas_floor(n, steps):
         return time.perf_counter() - t0
 
 
+def _timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _per_row(fit):
+    block, itds.RLS_BLOCK = itds.RLS_BLOCK, 0
+    try:
+        return _timed(fit)
+    finally:
+        itds.RLS_BLOCK = block
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -85,41 +108,68 @@ def main(argv=None):
                         help="rows per block RLS update (default: the package's)")
     parser.add_argument("--per-row", action="store_true",
                         help="also time ours with the per-row RLS updates")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time ours without the compiled kernels")
+    parser.add_argument("--serial", action="store_true",
+                        help="also time ours without the worker thread that computes "
+                             "the next chunk's states")
+    parser.add_argument("--float32", action="store_true",
+                        help="also time ours in float32 (rls_alpha=1e-2)")
     args = parser.parse_args(argv)
     if args.block_size is not None:
         itds.RLS_BLOCK = args.block_size
-    print(f"block RLS updates of {itds.RLS_BLOCK} rows")
+    print(f"block RLS updates of {itds.RLS_BLOCK} rows; compiled kernels: "
+          f"{'yes' if _jit.available() else 'no (numba not installed or switched off)'}")
     X, Y, Xt, Yt = data()
     n_updates = N_TRAIN - WASHOUT
     summary = []
     for N in args.sizes:
-        t_rows = []
-
-        def run_peer():
-            peer(N).fit(X, Y, warmup=WASHOUT)
-            if args.per_row:  # same round, after the peer: ours, peer, ours per row
-                block, itds.RLS_BLOCK = itds.RLS_BLOCK, 0
-                t0 = time.perf_counter()
-                ours(N).fit(X, Y.ravel())
-                t_rows.append(time.perf_counter() - t0)
-                itds.RLS_BLOCK = block
-
-        t_ours, t_peer = alternate(lambda: ours(N).fit(X, Y.ravel()), run_peer,
-                                   args.repeats)
+        runs = {
+            "ours": lambda: _timed(lambda: ours(N).fit(X, Y.ravel())),
+            "peer": lambda: _timed(lambda: peer(N).fit(X, Y, warmup=WASHOUT)),
+            "floor": lambda: blas_floor(N + 1, n_updates),
+        }
         if args.per_row:
-            t_rows = np.array(t_rows[1:])  # without the warm-up round
-            t_peer = t_peer - t_rows
-            print(f"ours with per-row RLS updates [s]: {spread(t_rows)}; "
-                  f"block / per-row median {np.median(t_ours / t_rows):.3f}; "
-                  f"per-row / reservoirpy Ridge median {np.median(t_rows / t_peer):.3f}")
+            runs["per-row"] = lambda: _per_row(lambda: ours(N).fit(X, Y.ravel()))
+        if args.serial:
+            def serial():
+                base.STATES_AHEAD = False
+                try:
+                    return _timed(lambda: ours(N).fit(X, Y.ravel()))
+                finally:
+                    base.STATES_AHEAD = True
+            runs["serial"] = serial
+        if args.float32:
+            runs["float32"] = lambda: _timed(lambda: ours(
+                N, dtype=np.float32, rls_alpha=1e-2).fit(X, Y.ravel()))
+        if args.reference:
+            def reference():
+                with _jit.use_kernels(False):
+                    return _timed(lambda: ours(N).fit(X, Y.ravel()))
+            runs["reference"] = reference
+        for fn in runs.values():  # warm-up round
+            fn()
+        times = {name: [] for name in runs}
+        loads = [load()]
+        for _ in range(args.repeats):
+            for name, fn in runs.items():
+                times[name].append(fn())
+            loads.append(load())
+        t = {name: np.array(v) for name, v in times.items()}
+        print(f"\nN={N}, {N_TRAIN} steps, {n_updates} updates; load average (1 min) "
+              f"{min(loads):.2f}-{max(loads):.2f}")
+        for name, v in t.items():
+            print(f"  {name:9s} [s]: {spread(v)}")
         ratio = report(f"fit: ITDSReservoirRegressor (sequential, rls, td_gain=0) / "
-                       f"reservoirpy Reservoir >> Ridge, N={N}, {N_TRAIN} steps",
-                       t_ours, t_peer, 1.0)
-        floors = np.array([blas_floor(N + 1, n_updates) for _ in range(args.repeats)])
-        floor = np.median(floors)
-        print(f"  floor (symv + syr x {n_updates}, one thread) [s]: {spread(floors)}; "
-              f"ours / floor = {np.median(t_ours) / floor:.3f}, "
-              f"peer / floor = {np.median(t_peer) / floor:.3f}")
+                       f"reservoirpy Reservoir >> Ridge, N={N}", t["ours"], t["peer"], 1.0)
+        for name in [n for n in t if n not in ("peer", "floor")]:
+            r = t[name] / t["floor"]
+            print(f"  {name} / floor: median {np.median(r):.3f}, min {r.min():.3f}, "
+                  f"max {r.max():.3f}" + ("  (target <= 1.3)" if name == "ours" else ""))
+            if name != "ours":
+                q = t[name] / t["peer"]
+                print(f"  {name} / reservoirpy Ridge: median {np.median(q):.3f}, "
+                      f"min {q.min():.3f}, max {q.max():.3f}")
         errs = []
         for seed in range(3):
             m = ours(N, seed).fit(X, Y.ravel())
@@ -130,12 +180,12 @@ def main(argv=None):
             print(f"  seed {seed}: held-out NRMSE ours {e_ours:.3e}, "
                   f"reservoirpy Ridge {e_peer:.3e}, ours/peer {e_ours / e_peer:.3f}")
         e = np.array(errs)
-        summary.append((N, np.median(ratio), np.median(t_ours) / floor,
-                        np.median(e[:, 0] / e[:, 1])))
+        summary.append((N, np.median(ratio), np.median(t["ours"] / t["floor"]),
+                        np.median(e[:, 0] / e[:, 1]), min(loads), max(loads)))
     print("\nsummary (medians): N, fit ours/reservoirpy Ridge, fit ours/floor, "
-          "NRMSE ours/peer")
+          "NRMSE ours/peer, load")
     for row in summary:
-        print("  N={}: {:.3f}  {:.3f}  {:.3f}".format(*row))
+        print("  N={}: {:.3f}  {:.3f}  {:.3f}  load {:.2f}-{:.2f}".format(*row))
     return summary
 
 

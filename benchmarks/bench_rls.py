@@ -42,9 +42,10 @@ def nrmse(y, z):
 
 def ours(n, td_gain=0.0, rls_alpha=1e-6, dtype=None, seed=0):
     extra = {} if dtype is None else {"dtype": dtype}
-    return ITDSReservoirRegressor(n_reservoir=n, spectral_radius=1.25, leak_rate=0.3,
-                                  density=0.1, learning_rule="rls", rls_alpha=rls_alpha,
-                                  td_gain=td_gain, random_state=seed, **extra)
+    return ITDSReservoirRegressor(n_reservoir=n, mode="sequential", spectral_radius=1.25,
+                                  leak_rate=0.3, density=0.1, learning_rule="rls",
+                                  rls_alpha=rls_alpha, td_gain=td_gain, random_state=seed,
+                                  **extra)
 
 
 def peer_reservoir(n, seed=0):

@@ -45,8 +45,8 @@ def run(seed, steps, block, n_reservoir, td_gain):
     rng = np.random.RandomState(seed)
     series = ar2_stream(steps + 1, rng)
     X, y = series[:-1, None], series[1:]
-    model = ITDSReservoirRegressor(n_reservoir=n_reservoir, td_gain=td_gain,
-                                   random_state=seed)
+    model = ITDSReservoirRegressor(n_reservoir=n_reservoir, mode="sequential",
+                                   td_gain=td_gain, random_state=seed)
     rows = []
     start = time.perf_counter()
     for b in range(0, steps, block):

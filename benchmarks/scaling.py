@@ -36,8 +36,9 @@ def regressor_time(N, n_steps, repeats):
     s = mackey_glass_series(n_steps + 1, 1.2)
     s = (s - s.mean()) / s.std()
     X, y = s[:-1, None], s[1:]
-    model = ITDSReservoirRegressor(n_reservoir=N, spectral_radius=1.25, leak_rate=0.3,
-                                   rls_alpha=1e-6, td_gain=0.0, random_state=0)
+    model = ITDSReservoirRegressor(n_reservoir=N, mode="sequential", spectral_radius=1.25,
+                                   leak_rate=0.3, rls_alpha=1e-6, td_gain=0.0,
+                                   random_state=0)
     return timeit(lambda: model.fit(X, y), repeats)
 
 

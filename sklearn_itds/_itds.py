@@ -90,6 +90,7 @@ from scipy.linalg import get_lapack_funcs, solve_triangular
 from scipy.linalg import get_blas_funcs
 from scipy.special import expit
 
+from . import _jit
 from ._threads import single_blas_thread
 
 __all__ = [
@@ -345,6 +346,13 @@ class ITDSReadout:
     A row of weight 0 changes nothing (its a-priori output is still
     returned).
 
+    With numba installed (the ``fast`` extra; see ``sklearn_itds._jit``) the
+    per-row updates without sign split or mask, LMS and RLS, run in the
+    compiled kernel ``_readout_rows``: the same updates, with the same BLAS
+    calls for ``P`` and ``[W | Wbar]``, equal to the numpy code up to rounding
+    (tested); weighted rows keep the numpy updates.
+    ``SKLEARN_ITDS_NUMBA=0`` switches it off.
+
     Parameters
     ----------
     n_inputs : int
@@ -492,7 +500,10 @@ class ITDSReadout:
         # Tiny level-1/2 calls: threads only cost. An overflow is not reported
         # here but by diverged(), which the estimators turn into a warning.
         with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
-            if self.rule == "lms" and not self.feedback_split and self.mask is None:
+            plain = not self.feedback_split and self.mask is None
+            # the compiled kernel knows no weights
+            fast = self._compiled() and w is None
+            if self.rule == "lms" and plain and not fast:
                 self._lms_pass(R, Y, ZD, gain_norms, echo, w)
             else:
                 start = 0
@@ -504,13 +515,76 @@ class ITDSReadout:
                                            None if w is None else w[start:stop]):
                         break  # not positive definite: the per-row updates decide
                     start = stop
-                for i in range(start, n):
-                    ZD[i], gain_norms[i] = update(R[i], Y[i],
-                                                  None if echo is None else echo[i],
-                                                  None if w is None else w[i])
+                if start < n and fast:
+                    self._row_pass(R[start:], Y[start:], ZD[start:], gain_norms[start:],
+                                   echo=None if echo is None else echo[start:])
+                else:
+                    for i in range(start, n):
+                        ZD[i], gain_norms[i] = update(R[i], Y[i],
+                                                      None if echo is None else echo[i],
+                                                      None if w is None else w[i])
             self._record(ZD, Y, gain_norms, w)
             self._watch(R[-_WATCHED_ROWS:], Y)
         return ZD[:, :self.n_outputs]
+
+    def _compiled(self):
+        """True when the compiled kernel ``_readout_rows`` makes the per-row
+        updates: numba is available (``sklearn_itds._jit``), no sign split, no
+        mask."""
+        return _jit.available() and not self.feedback_split and self.mask is None
+
+    def _row_pass(self, R, Y, ZD, gain_norms, learn=None, echo=None):
+        """The per-row updates of ``_update`` on the rows of ``R``, in order,
+        by the compiled kernel ``_readout_rows`` (equal to the numpy updates up
+        to rounding; tested). Writes ``[z, d]`` of every row into ``ZD`` (the
+        a-priori outputs of the rows it learns from) and ``scale |gain|`` into
+        ``gain_norms``; with ``learn`` (bool per row) only the rows where it is
+        True are learned from.
+        """
+        self._run_kernel(R, Y, ZD, gain_norms, learn, echo)
+
+    def _run_kernel(self, R, Y, ZD, gain_norms, learn=None, echo=None):
+        """``_readout_rows`` on these rows with this readout's arrays."""
+        dtype = self.coef_pair.dtype
+        _readout_rows(np.ascontiguousarray(R, dtype=dtype),
+                      np.ascontiguousarray(Y, dtype=np.float64).reshape(len(R), -1),
+                      np.ones(len(R), dtype=bool) if learn is None else learn,
+                      ZD, gain_norms, *self._kernel_args(),
+                      _no_echo_rows(self.n_outputs, dtype) if echo is None else
+                      np.ascontiguousarray(echo, dtype=dtype).reshape(len(R), -1))
+
+    def _masked_pass(self, R, Y, learn):
+        """Learn from the rows of ``R`` where ``learn`` is True, in order; the
+        other rows only read the weights as they are then. Compiled (see
+        ``_row_pass``); the numpy equivalent is :meth:`update` on the
+        learned rows and :meth:`predict` on the others, row by row. Returns
+        the outputs of every row (a-priori where it learned)."""
+        ZD = np.empty((len(R), self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
+        gain_norms = np.zeros(len(R))
+        with single_blas_thread():
+            self._row_pass(R, Y, ZD, gain_norms, learn)
+        if learn.any():
+            self._account(ZD[learn], Y[learn], gain_norms[learn],
+                          R[np.flatnonzero(learn)[-1]])
+        return ZD[:, :self.n_outputs]
+
+    def _kernel_args(self):
+        """The readout's arguments of ``_readout_rows``, after ``gain_norms``."""
+        C = self.coef_pair
+        rls = self.rule == "rls"
+        return (C, self.P if rls else np.zeros((1, 1), C.dtype, order="F"), self.mix,
+                rls, self._target_scale, float(self.learning_rate),
+                float(self.td_timescale) if self.echo == "weight_average" else 0.0,
+                _jit.blas_table(C.dtype))
+
+    def _account(self, ZD, Y, gain_norms, last_row, w=None):
+        """Record updates made outside :meth:`update` and :meth:`partial_fit`:
+        their a-priori ``[z, d]``, targets, ``scale |gain|`` and weights, and
+        the last row for the runaway watch (what :meth:`flush` does for
+        :meth:`update`)."""
+        Y = Y.reshape(len(ZD), -1)
+        self._record(ZD, Y, gain_norms, w)
+        self._watch(np.asarray(last_row)[None], Y)
 
     def _lms_pass(self, R, Y, ZD, gain_norms, echo=None, w=None):
         """Plain normalized-LMS updates on the rows of ``R``, in order.
@@ -558,6 +632,12 @@ class ITDSReadout:
         ``d``: the row's echo when it is given (``echo="decision"``); ``w``:
         the row's weight (None: 1, see the class docstring).
         """
+        if self._compiled() and w is None:
+            zd = np.empty((1, self.coef_pair.shape[1]), dtype=self.coef_pair.dtype)
+            gain_norm = np.empty(1)
+            self._run_kernel(r[None], np.reshape(y, (1, -1)), zd, gain_norm,
+                             echo=None if d is None else np.reshape(d, (1, -1)))
+            return zd[0], gain_norm[0]
         K = self.n_outputs
         blas = _blas(self.coef_pair.dtype)
         zd = r @ self.coef_pair
@@ -804,9 +884,7 @@ class ITDSReadout:
             ZD, Y, gain_norms = np.asarray(ZD), np.asarray(Y), np.asarray(gain_norms)
             w = None if all(v is None for v in w) else np.array(
                 [1.0 if v is None else v for v in w])
-            Y = Y.reshape(len(ZD), -1)
-            self._record(ZD, Y, gain_norms, w)
-            self._watch(np.array(self._last_row)[None], Y)
+            self._account(ZD, Y, gain_norms, self._last_row, w)
             self._buffer = []
             self._last_row = None
 
@@ -1191,3 +1269,98 @@ def softmax(Z):
     np.exp(Z, out=Z)
     Z /= Z.sum(axis=1, keepdims=True)
     return Z
+
+
+def _no_echo_rows(n_outputs, dtype):
+    """The empty ``D`` of :func:`_readout_rows`: no given echo rows."""
+    return np.empty((0, n_outputs), dtype=dtype)
+
+
+@_jit.kernel
+def _readout_rows(R, Y, learn, ZD, gain_norms, C, P, mix, rls, target_scale, lms_rate,
+                  follow_tau, blas, D):
+    """Compiled per-row updates: ``ITDSReadout._update`` for each row of ``R``.
+
+    For each row ``r = R[i]`` (``C = [W | Wbar]`` and ``P`` as they are then)::
+
+        [z, d] = r C                                      (into ZD[i])
+        err    = [z, d] @ mix + [Y[i] * target_scale, 0]
+        RLS (rls True):       q = P r (symv), denom = 1 + r.q,
+                              P -= q q^T / denom (syr), gain = q, scale = 1 / denom
+        LMS:                  gain = r, scale = lms_rate / (r.r)
+        C += scale * outer(gain, err)                     (ger)
+        Wbar += (W - Wbar) / follow_tau                   (follow_tau > 0: the
+                                                           weight-average echo)
+
+    and ``gain_norms[i] = scale |gain|``. Rows with ``learn[i]`` False only get
+    ``ZD[i]`` (the current weights' outputs). ``D`` (n, K): given echo rows
+    (``echo="decision"``) that replace ``d``; empty (0 rows): none. ``R`` is C-contiguous, ``C``
+    and ``P`` Fortran-ordered (only the lower triangle of ``P`` is used);
+    ``blas`` holds the addresses of ``symv``, ``syr`` and ``ger`` for their
+    dtype (``sklearn_itds._jit.blas_table``). No sign split, no mask.
+    """
+    n, m = R.shape
+    K2 = C.shape[1]
+    K = K2 // 2
+    dtype = C.dtype
+    zd = np.empty(K2, dtype=dtype)
+    err = np.empty(K2, dtype=dtype)
+    q = np.empty(m, dtype=dtype)
+    scalars = np.zeros(3, dtype=dtype)  # alpha, beta, syr's alpha for BLAS
+    ints = np.empty(4, dtype=np.int32)  # m, 1, 2K, 'L'
+    ints[0], ints[1], ints[2], ints[3] = m, 1, K2, 76
+    size, one, width, lower = (ints.ctypes.data, ints[1:].ctypes.data,
+                               ints[2:].ctypes.data, ints[3:].ctypes.data)
+    for i in range(n):
+        r = R[i]
+        zd[:] = 0.0
+        for j in range(m):  # each column summed in order, the columns side by side
+            rj = r[j]
+            for c in range(K2):
+                zd[c] += rj * C[j, c]
+        if D.shape[0]:
+            for c in range(K):
+                zd[K + c] = D[i, c]
+        for c in range(K2):
+            ZD[i, c] = zd[c]
+        if not learn[i]:
+            continue
+        for c in range(K2):
+            s = 0.0
+            for j in range(K2):
+                s += zd[j] * mix[j, c]
+            if c < K:
+                s = s + Y[i, c] * target_scale
+            err[c] = s
+        if rls:
+            scalars[0], scalars[1] = 1.0, 0.0
+            blas_call(blas[0], lower, size, scalars.ctypes.data, P.ctypes.data, size,  # noqa: F821
+                   r.ctypes.data, one, scalars[1:].ctypes.data, q.ctypes.data, one)
+            rq = 0.0
+            for j in range(m):
+                rq += r[j] * q[j]
+            denom = 1.0 + rq
+            scalars[2] = -1.0 / denom
+            blas_call(blas[1], lower, size, scalars[2:].ctypes.data, q.ctypes.data, one,  # noqa: F821
+                  P.ctypes.data, size)
+            scale = 1.0 / denom
+            gain = q
+        else:
+            rr = 0.0
+            for j in range(m):
+                rr += r[j] * r[j]
+            scale = lms_rate / rr
+            gain = r
+        scalars[0] = scale
+        blas_call(blas[2], size, width, scalars.ctypes.data, gain.ctypes.data, one,  # noqa: F821
+              err.ctypes.data, one, C.ctypes.data, size)
+        if follow_tau > 0.0:
+            for c in range(K):
+                for j in range(m):
+                    step = C[j, c] - C[j, K + c]
+                    step /= follow_tau
+                    C[j, K + c] += step
+        gg = 0.0
+        for j in range(m):
+            gg += gain[j] * gain[j]
+        gain_norms[i] = scale * np.sqrt(gg)

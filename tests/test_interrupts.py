@@ -25,7 +25,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_itds import ITDSMLPClassifier, ITDSReservoirClassifier, ITDSReservoirRegressor
-from sklearn_itds import _itds, _optimizers
+from sklearn_itds import _fused, _itds, _optimizers
 
 from _state import fingerprint, learned_state, outputs
 
@@ -49,6 +49,12 @@ ESTIMATORS = {
     "res_reg_feedback_lms": ITDSReservoirRegressor(
         n_reservoir=12, mode="sequential", learning_rule="lms", output_feedback=True,
         teacher_forcing=True, readout_sparsity=0.2, random_state=0),
+    "res_reg_force": ITDSReservoirRegressor(
+        n_reservoir=12, mode="sequential", output_feedback=True, update_every=2,
+        td_gain=0.5, feedback_scaling=0.1, max_iter=2, random_state=0),
+    "res_reg_every_2": ITDSReservoirRegressor(
+        n_reservoir=12, mode="sequential", update_every=2, washout=3, max_iter=2,
+        random_state=0),
 }
 
 
@@ -76,12 +82,14 @@ class _Interrupt:
 
     A step in ``after_running`` (a whole vectorized pass or block of rows) runs
     first and then raises, so the interrupt comes after its in-place changes.
+    ``owner`` may be a list of ``(owner, attrs)`` pairs (``attrs`` then None).
     """
 
     def __init__(self, monkeypatch, owner, attrs, after, after_running=(),
                  exc=KeyboardInterrupt):
         self.calls = 0
-        for attr in attrs:
+        pairs = owner if attrs is None else [(owner, attrs)]
+        for owner, attr in [(o, a) for o, names in pairs for a in names]:
             original = getattr(owner, attr)
 
             def wrapped(*args, _original=original, _post=attr in after_running, **kwargs):
@@ -102,10 +110,12 @@ def _interrupt(monkeypatch, name, after, exc=KeyboardInterrupt):
         owner = _optimizers.SGD if "sgd" in name else _optimizers.Adam
         return _Interrupt(monkeypatch, owner, ["update"], after, exc=exc)
     # One readout update, or a vectorized LMS pass / exact RLS block of rows /
-    # closed-form ridge pass.
-    return _Interrupt(monkeypatch, _itds.ITDSReadout,
-                      ["_update", "_lms_pass", "_rls_block", "ridge_pass"], after,
-                      after_running=("_lms_pass", "_rls_block", "ridge_pass"), exc=exc)
+    # compiled pass of rows / closed-form ridge pass / compiled chunk of steps
+    # with the output fed back.
+    passes = ("_lms_pass", "_rls_block", "_row_pass", "ridge_pass", "feedback_chunk")
+    return _Interrupt(monkeypatch, [(_itds.ITDSReadout, ["_update", *passes[:4]]),
+                                    (_fused, ["feedback_chunk"])],
+                      None, after, after_running=passes, exc=exc)
 
 
 def _calls(monkeypatch, name, call):
@@ -202,8 +212,10 @@ def test_interrupted_partial_fit_keeps_previous_state_and_history(monkeypatch, n
     n_updates = est.td_history_["n_updates"]
     assert len(n_updates) == 2
     if not name.startswith("mlp"):  # one readout update per sample or step
-        first = 20 - (3 if name == "res_reg_sequential" else 0)  # washout
-        assert n_updates.tolist() == [first, 20]
+        params = est.get_params()
+        every = params.get("update_every", 1)  # washout: the first call only
+        first = len(range(params.get("washout", 0), 20, every))
+        assert n_updates.tolist() == [first, len(range(0, 20, every))]
     else:
         assert n_updates.tolist() == [20, 20]
 

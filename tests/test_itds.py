@@ -22,6 +22,8 @@ from sklearn_itds._itds import (
     stabilized_error,
 )
 
+from _kernels import PATHS, needs_numba, path
+
 LR, ALPHA, TAU = 0.3, 0.5, 3.0
 
 
@@ -1265,3 +1267,138 @@ def test_weighted_ridge_pass_is_a_weighted_rls_pass(n):
     e_sup = Y - Z
     np.testing.assert_allclose(closed.history.epochs["e_sup"][0],
                                (w @ np.abs(e_sup).sum(axis=1)) / (w.sum() * 3), rtol=1e-9)
+
+
+# -- issue 15: the compiled per-row kernel (numba), against the naive rule and numpy ----
+
+
+@pytest.mark.parametrize("compiled", PATHS)
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+@pytest.mark.parametrize("K", [1, 3])
+def test_per_row_updates_follow_the_naive_rule(compiled, rule, echo, td_sign, K):
+    """The per-row updates (partial_fit without blocks, then update()), on the
+    numpy path and by the compiled kernel ``_readout_rows``."""
+    rng = np.random.RandomState(31)
+    n_in, g = 9, 0.6
+    R, Y = _rows(rng, 120, n_in, K)
+    readout = _per_row(_readout(n_in, K, rule, g, echo=echo, td_sign=td_sign))
+    with path(compiled):
+        Z = readout.partial_fit(R[:100], Y[:100])
+        Z = np.vstack([Z] + [readout.update(r, y) for r, y in zip(R[100:], Y[100:])])
+        readout.flush()
+    W, Wbar, P, Z_naive, D_naive, after = naive_readings(R, Y, rule, g, echo, td_sign)
+    np.testing.assert_allclose(Z, Z_naive, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(readout.W, W, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(readout.W_echo, Wbar, rtol=1e-9, atol=1e-11)
+    if rule == "rls":
+        np.testing.assert_allclose(full_P(readout), P, rtol=1e-9, atol=1e-12)
+    readout.end_epoch()
+    assert readout.history.epochs["n_updates"] == [120]
+    assert readout.history.epochs["e_td"][0] == pytest.approx(
+        np.abs(D_naive - Z_naive).mean(), rel=1e-9)
+    steps = np.diff(np.stack([np.zeros_like(W)] + after), axis=0)
+    if echo == "learned":  # the recorded size of each step is the step's
+        assert readout.history.epochs["weight_change"][0] == pytest.approx(
+            np.linalg.norm(steps, axis=(1, 2)).mean(), rel=1e-9)
+
+
+@needs_numba
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+@pytest.mark.parametrize("echo, td_sign", READINGS)
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-11), (np.float32, 2e-4)])
+def test_compiled_rows_equal_the_numpy_rows(rule, echo, td_sign, dtype, rtol):
+    """Kernel and numpy reference side by side: outputs, weights, P, every
+    diagnostic, in float64 and float32."""
+    rng = np.random.RandomState(32)
+    n_in, K = 20, 2
+    R, Y = _rows(rng, 150, n_in, K)
+    R, Y = R.astype(dtype), Y.astype(dtype)
+    out = {}
+    for compiled in (False, True):
+        readout = _per_row(_readout(n_in, K, rule, 0.8, echo=echo, td_sign=td_sign,
+                                    dtype=dtype))
+        with path(compiled):
+            Z = np.vstack([readout.partial_fit(R[:140], Y[:140])]
+                          + [readout.update(r, y) for r, y in zip(R[140:], Y[140:])])
+            readout.flush()
+        readout.end_epoch()
+        assert Z.dtype == readout.coef_pair.dtype == dtype
+        out[compiled] = (Z, readout)
+    (Z0, a), (Z1, b) = out[False], out[True]
+    np.testing.assert_allclose(Z1, Z0, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(b.coef_pair, a.coef_pair, rtol=rtol, atol=rtol)
+    if rule == "rls":
+        np.testing.assert_allclose(np.tril(b.P), np.tril(a.P), rtol=rtol, atol=rtol)
+    for name in TDHistory.fields:
+        np.testing.assert_allclose(b.history.epochs[name], a.history.epochs[name],
+                                   rtol=10 * rtol)
+
+
+@pytest.mark.parametrize("compiled", PATHS)
+@pytest.mark.parametrize("rule", ["lms", "rls"])
+def test_masked_pass_learns_where_asked_and_reads_elsewhere(compiled, rule):
+    """``_masked_pass`` (learning at every other row, as ``update_every=2``)
+    against update() on the learned rows and the current output elsewhere."""
+    rng = np.random.RandomState(33)
+    n_in, K = 12, 2
+    R, Y = _rows(rng, 61, n_in, K)
+    learn = np.arange(61) % 3 != 1
+    masked = _readout(n_in, K, rule, 0.5)
+    ref = _readout(n_in, K, rule, 0.5)
+    with path(compiled):
+        if masked._compiled():
+            Z = masked._masked_pass(R, Y, learn)
+        else:  # the numpy estimators run update() row by row instead
+            Z = np.array([masked.update(r, y) if keep else masked.predict(r)
+                          for r, y, keep in zip(R, Y, learn)])
+            masked.flush()
+    with path(False):
+        Z_ref = np.array([ref.update(r, y) if keep else ref.predict(r)
+                          for r, y, keep in zip(R, Y, learn)])
+        ref.flush()
+    W, Wbar, _, Z_naive, _, _ = naive_itds(R[learn], Y[learn], rule, 0.5)
+    np.testing.assert_allclose(Z[learn], Z_naive, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(Z, Z_ref, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(masked.W, W, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(masked.W_echo, Wbar, rtol=1e-9, atol=1e-11)
+    for readout in (masked, ref):
+        readout.end_epoch()
+    assert masked.history.epochs["n_updates"] == [int(learn.sum())]
+    for name in TDHistory.fields:
+        np.testing.assert_allclose(masked.history.epochs[name], ref.history.epochs[name],
+                                   rtol=1e-10)
+
+
+@needs_numba
+@pytest.mark.parametrize("K", [1, 3])
+def test_compiled_rls_pass_is_ridge_and_ignores_the_echo(K):
+    rng = np.random.RandomState(34)
+    n_in = 15
+    R, Y = _rows(rng, 200, n_in, K)
+    with path(True):
+        a = _per_row(_readout(n_in, K, "rls", 0.0, td_timescale=2.0))
+        b = _per_row(_readout(n_in, K, "rls", 0.0, td_timescale=50.0,
+                              echo="weight_average", td_sign=-1))
+        b.W_echo[...] = rng.standard_normal((n_in, K)) * 10.0  # a wild echo
+        a.partial_fit(R, Y)
+        b.partial_fit(R, Y)
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(np.tril(a.P), np.tril(b.P))
+    A = R.T @ R + ALPHA * np.eye(n_in)
+    np.testing.assert_allclose(a.W, np.linalg.solve(A, R.T @ Y), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(full_P(a), np.linalg.inv(A), rtol=1e-8, atol=1e-12)
+
+
+@needs_numba
+def test_compiled_updates_report_divergence_instead_of_raising():
+    """A huge row makes the compiled updates overflow to inf/nan silently (no
+    exception in compiled code); diverged() reports it, as on the numpy path."""
+    rng = np.random.RandomState(35)
+    R, Y = _rows(rng, 30, 6, 1)
+    R[10] *= 1e200
+    for rule in ("lms", "rls"):
+        readout = _per_row(_readout(6, 1, rule, 1.0))
+        with path(True):
+            readout.partial_fit(R, Y)
+        assert readout.diverged()

@@ -13,6 +13,8 @@ from scipy import sparse
 from sklearn_itds import _reservoir
 from sklearn_itds._reservoir import Reservoir, spawn_streams
 
+from _kernels import PATHS, needs_numba, path
+
 
 def _make(n_inputs=3, N=40, seed=0, **kw):
     params = dict(spectral_radius=0.9, density=0.1, leak_rate=0.5,
@@ -160,15 +162,17 @@ def test_pickling_drops_the_cache_and_still_works():
     np.testing.assert_array_equal(clone.run_trials(U, 4, 2), res.run_trials(U, 4, 2))
 
 
+@pytest.mark.parametrize("compiled", PATHS)
 @pytest.mark.parametrize("density", [0.1, 0.5])
 @pytest.mark.parametrize("leak_rate", [0.3, 1.0])
-def test_run_steps_equals_the_naive_loop_from_a_given_state(density, leak_rate):
+def test_run_steps_equals_the_naive_loop_from_a_given_state(density, leak_rate, compiled):
     res = _make(N=30, density=density, leak_rate=leak_rate)
     rng = np.random.RandomState(1)
     U = rng.uniform(-1, 1, (25, 3))
     x0 = rng.uniform(-0.5, 0.5, 30)
     rows = np.full((25, 32), 7.0)  # the states go into a view, the rest is kept
-    last = res.run_steps(x0.copy(), res.drive(U), rows[:, :30])
+    with path(compiled):
+        last = res.run_steps(x0.copy(), res.drive(U), rows[:, :30])
     a, x, expected = res.leak_rate, x0, []
     for u in U:
         x = (1 - a) * x + a * np.tanh(u @ res.W_in + x @ res.W + res.bias)
@@ -185,8 +189,43 @@ def test_run_steps_without_the_raw_csr_kernel_gives_the_same_states(monkeypatch)
     rng = np.random.RandomState(2)
     drive = res.drive(rng.uniform(-1, 1, (40, 3)))
     fast = np.empty((40, 50))
-    res.run_steps(np.zeros(50), drive, fast)
-    monkeypatch.setattr(_reservoir, "_csr_matvec", None)
-    slow = np.empty((40, 50))
-    res.run_steps(np.zeros(50), drive, slow)
+    with path(False):  # the numpy path, not the compiled kernel
+        res.run_steps(np.zeros(50), drive, fast)
+        monkeypatch.setattr(_reservoir, "_csr_matvec", None)
+        slow = np.empty((40, 50))
+        res.run_steps(np.zeros(50), drive, slow)
     np.testing.assert_allclose(fast, slow, rtol=1e-13, atol=1e-15)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype, rtol, atol", [(np.float64, 1e-13, 1e-15),
+                                               (np.float32, 1e-5, 1e-6)])
+@pytest.mark.parametrize("leak_rate", [0.3, 1.0])
+@pytest.mark.parametrize("n_feedback", [0, 2])
+def test_compiled_steps_equal_the_numpy_steps(dtype, rtol, atol, leak_rate, n_feedback):
+    """The kernel ``_leaky_steps`` sums in scipy's order; only ``tanh`` (libm's
+    against numpy's) may differ in the last bit."""
+    res = _make(N=60, density=0.1, leak_rate=leak_rate, n_feedback=n_feedback,
+                dtype=dtype, spectral_radius=1.2)
+    rng = np.random.RandomState(3)
+    drive = res.drive(rng.uniform(-1, 1, (300, 3)).astype(dtype))
+    fed = rng.uniform(-1, 1, (300, n_feedback)).astype(dtype) if n_feedback else None
+    x0 = rng.uniform(-0.5, 0.5, 60).astype(dtype)
+    out = {}
+    for compiled in (False, True):
+        rows = np.full((300, 63), 7.0, dtype=dtype)
+        with path(compiled):
+            last = res.run_steps(x0, drive, rows[:, :60], feedback=fed)
+        np.testing.assert_array_equal(last, rows[-1, :60])
+        np.testing.assert_array_equal(rows[:, 60:], 7.0)
+        assert last.dtype == rows.dtype
+        out[compiled] = rows
+    np.testing.assert_allclose(out[True], out[False], rtol=rtol, atol=atol)
+    # ... and the feedback term is the drive's: an independent loop
+    if n_feedback:
+        a, x, expected = res.leak_rate, x0.astype(float), []
+        for d, f in zip(drive, fed):
+            x = (1 - a) * x + a * np.tanh(d + f @ res.W_fb + x @ res.W)
+            expected.append(x)
+        np.testing.assert_allclose(out[True][:, :60], expected, rtol=10 * rtol,
+                                   atol=10 * atol)

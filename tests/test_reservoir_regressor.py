@@ -17,6 +17,8 @@ from sklearn.model_selection import TimeSeriesSplit, cross_val_score
 from sklearn_itds import ITDSReservoirRegressor
 from sklearn_itds.datasets import load_task
 
+from _kernels import PATHS, path
+
 ALPHA = 1e-3
 
 
@@ -306,11 +308,14 @@ def test_lms_learns_a_sine():
         assert model.score(X[1000:], y[1000:]) > 0.98
 
 
-def test_force_with_own_output_feedback_equals_a_naive_force_loop():
-    """RLS with output feedback (teacher_forcing=False) written out with a dense P."""
+@pytest.mark.parametrize("compiled", PATHS)
+def test_force_with_own_output_feedback_equals_a_naive_force_loop(compiled):
+    """RLS with output feedback (teacher_forcing=False) written out with a dense P,
+    on the numpy path and by the compiled loop (sklearn_itds._fused)."""
     X, Y = _series(150)
-    model = _reg(output_feedback=True, washout=10, td_gain=0.5, td_timescale=2.0,
-                 feedback_scaling=0.5).fit(X, Y)
+    with path(compiled):
+        model = _reg(output_feedback=True, washout=10, td_gain=0.5, td_timescale=2.0,
+                     feedback_scaling=0.5).fit(X, Y)
     mean, std = Y.mean(axis=0), Y.std(axis=0)
     Ys = standardize(Y)  # the network learns and feeds back standardized outputs
     res, a = model.reservoir_, model.reservoir_.leak_rate
@@ -338,7 +343,8 @@ def test_force_with_own_output_feedback_equals_a_naive_force_loop():
                                         + yg @ res.W_fb)
         yg = np.append(xg, 1.0) @ model.readout_.W
         Z.append(yg * std + mean)
-    np.testing.assert_allclose(model.predict(X[:20]), Z, rtol=1e-8, atol=1e-10)
+    with path(compiled):
+        np.testing.assert_allclose(model.predict(X[:20]), Z, rtol=1e-8, atol=1e-10)
 
 
 def test_teacher_forcing_is_ridge_on_states_driven_by_the_targets():
@@ -684,3 +690,65 @@ def test_sequential_partial_fit_with_weights_equals_fit_on_the_concatenation():
     Ys = standardize(Y, fit=Y[:170], weights=w[:170])  # the first call's statistics
     np.testing.assert_allclose(parts.readout_.W, ridge(S[15:], Ys[15:], weights=w[15:]),
                                rtol=1e-7, atol=1e-9)
+
+
+# -- issue 15: the states of the next chunk are computed in a worker thread -----------
+
+
+@pytest.mark.parametrize("extra", [{}, {"output_feedback": True, "teacher_forcing": True},
+                                   {"input_to_readout": True, "update_every": 2}])
+def test_states_ahead_in_a_thread_equal_the_serial_run(monkeypatch, extra):
+    """With more than one chunk of steps the next chunk's states are computed
+    while the readout learns from the last: bit for bit the serial run."""
+    import sklearn_itds._reservoir_base as base
+
+    X, Y = _series(n=2600)  # three chunks
+    ahead = _reg(washout=5, td_gain=0.5, **extra).fit(X, Y)
+    pred_ahead = ahead.predict(X)
+    monkeypatch.setattr(base, "STATES_AHEAD", False)  # no worker thread
+    serial = _reg(washout=5, td_gain=0.5, **extra).fit(X, Y)
+    np.testing.assert_array_equal(ahead.readout_.coef_pair, serial.readout_.coef_pair)
+    np.testing.assert_array_equal(ahead.state_, serial.state_)
+    np.testing.assert_array_equal(ahead.last_output_, serial.last_output_)
+    for name, values in serial.td_history_.items():
+        np.testing.assert_array_equal(ahead.td_history_[name], values)
+    np.testing.assert_array_equal(pred_ahead, serial.predict(X))
+
+
+def test_teacher_forcing_over_several_chunks_is_ridge_on_target_driven_states():
+    # The target fed back at the first step of a chunk is the last one of the
+    # chunk before (computed ahead, in the worker thread).
+    X, Y = _series(2300)
+    model = _reg(output_feedback=True, teacher_forcing=True, washout=10,
+                 feedback_scaling=0.5).fit(X, Y)
+    Ys = standardize(Y)
+    previous = np.vstack([np.zeros((1, 2)), Ys[:-1]])
+    S = naive_states(model, X, feedback=previous)
+    np.testing.assert_allclose(model.readout_.W, ridge(S[10:], Ys[10:]),
+                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(model.state_, S[-1], rtol=1e-10, atol=1e-12)
+
+
+def test_interrupt_while_states_are_computed_ahead_leaves_no_thread(monkeypatch):
+    import threading
+
+    import sklearn_itds._reservoir_base as base
+
+    X, Y = _series(n=2600)
+    model = _reg(washout=5).fit(X[:300], Y[:300])
+    before = model.readout_.coef_pair.copy(), model.state_.copy()
+    learn_rows, calls = base._learn_rows, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # learning the second chunk; the third is being run
+            raise KeyboardInterrupt
+        return learn_rows(*args, **kwargs)
+
+    monkeypatch.setattr(base, "_learn_rows", interrupted)
+    threads = threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, Y)
+    assert threading.active_count() == threads  # the worker was waited for
+    np.testing.assert_array_equal(model.readout_.coef_pair, before[0])
+    np.testing.assert_array_equal(model.state_, before[1])
