@@ -41,6 +41,10 @@ class Cells:
     def plains(self, cell):
         return [p for p in PLAINS if p in self.by[cell]]
 
+    def columns(self, cells):
+        """Readings and every plain learner that any of ``cells`` has."""
+        return READING_NAMES + [p for p in PLAINS if any(p in self.by[c] for c in cells)]
+
     def values(self, cell, variant, get):
         return [get(r) for r in self.runs(cell, variant)]
 
@@ -111,9 +115,8 @@ def accuracy_tables(cells):
     text = ""
     for noise in sorted({c[2] for c in cells.cells()}):
         rows = []
-        variants = None
+        variants = cells.columns(cells.cells(noise))
         for cell in cells.cells(noise):
-            variants = READING_NAMES + cells.plains(cell)
             row = [_label(cell)]
             for v in variants:
                 if not cells.runs(cell, v):
@@ -152,11 +155,14 @@ def p2_tables(cells):
                               "the last 3 epochs (clean labels)") + "\n"
     for noise in sorted({c[2] for c in cells.cells()}):
         rows = []
+        variants = cells.columns(cells.cells(noise))
         for cell in cells.cells(noise):
             get = _speed_getter(_threshold(cells, cell))
-            variants = READING_NAMES + cells.plains(cell)
             row = [_label(cell)]
             for v in variants:
+                if not cells.runs(cell, v):
+                    row.append("—")
+                    continue
                 early = fmt(cells.values(cell, v, _first))
                 if v in READING_NAMES:
                     early += MARK[cells.verdict(cell, v, _first)]
