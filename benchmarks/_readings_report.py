@@ -104,10 +104,6 @@ def _speed_text(cells, cell, variant, get):
     return text + (f" ({never} never)" if never and reached else "")
 
 
-def _late(values, k=3):
-    return float(np.mean(values[-k:]))
-
-
 # ---------------------------------------------------------------------------
 # Tables
 # ---------------------------------------------------------------------------
@@ -142,9 +138,9 @@ def p2_tables(cells):
             h = [r["history"] for r in cells.runs(cell, v)]
             c1 = [x["cosine"][0] for x in h]
             c2 = [x["cosine"][1] if len(x["cosine"]) > 1 else np.nan for x in h]
-            rc.append(f"{fmt(c1, 2)}; {fmt(c2, 2)} → {fmt([_late(x['cosine']) for x in h], 2)}")
-            peak = [np.nanmax(x["td_ratio"]) for x in h]
-            rr.append(f"{fmt(peak, 2)} → {fmt([_late(x['td_ratio']) for x in h], 2)}")
+            rc.append(f"{fmt(c1, 2)}; {fmt(c2, 2)} → {fmt([x['cosine_late'] for x in h], 2)}")
+            rr.append(f"{fmt([x['td_ratio_peak'] for x in h], 2)} → "
+                      f"{fmt([x['td_ratio_late'] for x in h], 2)}")
         rows_cos.append(rc)
         rows_ratio.append(rr)
     text = rst_table(["setting: data"] + READING_NAMES, rows_cos,
@@ -279,14 +275,14 @@ def summary_table(cells, p5):
     all_cells = cells.cells()
     for v in READING_NAMES:
         clean = [c for c in cells.cells(0.0) if cells.runs(c, v)]
-        late_ratio = [mean_std([_late(r["history"]["td_ratio"]) for r in cells.runs(c, v)])[0]
+        late_ratio = [mean_std([r["history"]["td_ratio_late"] for r in cells.runs(c, v)])[0]
                       for c in clean]
         cos1 = [mean_std([r["history"]["cosine"][0] for r in cells.runs(c, v)])[0]
                 for c in clean]
         fades = 0
         for c in clean:
-            peak = np.mean([np.nanmax(r["history"]["td_ratio"]) for r in cells.runs(c, v)])
-            late = np.mean([_late(r["history"]["td_ratio"]) for r in cells.runs(c, v)])
+            peak = np.mean([r["history"]["td_ratio_peak"] for r in cells.runs(c, v)])
+            late = np.mean([r["history"]["td_ratio_late"] for r in cells.runs(c, v)])
             fades += late < 0.5 * peak
         faster = slower = early_up = early_down = 0
         for c in all_cells:
@@ -383,7 +379,7 @@ def figure_p2(cells, path):
                     continue
                 for row, key in enumerate(("cosine", "td_ratio")):
                     M = np.array([r["history"][key] for r in runs])
-                    ep = np.arange(1, M.shape[1] + 1)
+                    ep = runs[0]["history"]["epoch"]
                     axes[row, j].plot(ep, np.nanmean(M, 0), ls, color=COLORS[v],
                                       label=v if noise == 0 else None, lw=1.3)
         axes[0, j].set_title(_label(cell), fontsize=9)

@@ -74,6 +74,7 @@ def merge_records(path, new, key_fields, meta):
     A rerun of part of a benchmark (some datasets, some seeds) thus updates
     only what it ran; ``meta`` (versions, defaults, command) is updated too.
     """
+    path = Path(path)
     data = load_records(path)
     key = lambda r: tuple(r[k] for k in key_fields)  # noqa: E731
     fresh = {key(r) for r in new}
@@ -81,7 +82,11 @@ def merge_records(path, new, key_fields, meta):
     data["records"] = kept + list(new)
     data["meta"] = {**data.get("meta", {}), **meta}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, default=_jsonable))
+    # one record per line: small files, and a rerun's diff shows its records
+    records = ",\n".join(json.dumps(r, separators=(",", ":"), default=_jsonable)
+                          for r in data["records"])
+    path.write_text(f'{{"meta": {json.dumps(data["meta"], indent=1, default=_jsonable)},\n'
+                    f'"records": [\n{records}\n]}}\n')
     return data
 
 

@@ -47,9 +47,11 @@ and level (min / median / max of the per-pair ratios). Results:
 ``benchmarks/results/label_noise.json``; tables ``label_noise.rst``,
 ``label_noise_summary.rst``; figure ``docs/images/label_noise.png``.
 
-Compute budget: about 45 min for 5 seeds on a 2-core machine shared with
-other jobs (``nice``, one BLAS thread). ``--quick`` fits small models on part
-of digits and on a toy set of unequal-length sequences (about a minute).
+Compute budget: the full run (5 seeds) took 33 min of wall time (20 min of
+CPU) on a 2-core machine shared with other jobs at a load average of 3-4.5
+(``nice -n 5``, one BLAS thread), 21 min of it on digits. ``--quick`` fits
+small models on part of digits and on a toy set of unequal-length sequences
+(under a minute).
 """
 
 import argparse

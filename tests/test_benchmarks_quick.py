@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
-from scipy.special import expit, softmax
+from scipy.special import softmax
 from sklearn.datasets import load_digits
 
 from sklearn_itds import ITDSMLPClassifier, ITDSReservoirClassifier
@@ -128,6 +128,22 @@ def test_mlp_plain_steps_equal_the_estimators_own_with_td_gain_zero(digits):
                                binary.td_step_norms(X, y % 2), rtol=1e-10)
 
 
+def test_history_summary_by_hand():
+    rng = np.random.RandomState(0)
+    cosine, ratio = rng.uniform(-1, 1, 200), rng.uniform(0, 2, 200)
+    out = br.history_summary({"cosine": cosine, "td_ratio": ratio})
+    assert out["epoch"][:10] == list(range(1, 11)) and out["epoch"][-3:] == [198, 199, 200]
+    assert out["epoch"] == sorted(set(out["epoch"]))
+    i = np.array(out["epoch"]) - 1
+    np.testing.assert_allclose(out["cosine"], cosine[i], rtol=1e-3)
+    np.testing.assert_allclose(out["td_ratio"], ratio[i], rtol=1e-3)
+    assert out["cosine_late"] == pytest.approx((cosine[-1] + cosine[-2] + cosine[-3]) / 3,
+                                               rel=1e-3)
+    assert out["td_ratio_peak"] == pytest.approx(max(ratio), rel=1e-3)
+    short = br.history_summary({"cosine": [np.nan, 0.5], "td_ratio": [0.0, 0.1]})
+    assert short["epoch"] == [1, 2] and short["cosine_late"] == 0.5
+
+
 def test_reservoir_refits_with_fewer_epochs_are_the_first_epochs(digits):
     X, _, y_noisy = digits
     kw = dict(n_reservoir=30, random_state=1)
@@ -201,7 +217,9 @@ def test_readings_quick_run_writes_records_and_tables(tmp_path):
     assert len(recs) == 2 * 2 * (n_variants["reservoir"] + n_variants["MLP (Adam)"])
     for r in recs:
         assert len(r["epochs"]) == len(r["acc"]) and r["final_acc"] == r["acc"][-1]
-        assert set(r["history"]) == {"cosine", "td_ratio", "e_sup", "e_td"}
+        assert set(r["history"]) == {"epoch", "cosine", "td_ratio", "cosine_late",
+                                     "td_ratio_late", "td_ratio_peak"}
+        assert r["history"]["epoch"][-1] == r["epochs"][-1]
         assert (set(r["p3"]) == {"epoch 1", "end"}) == (r["noise"] > 0)
         assert (r["p4"] is not None) == (r["noise"] == 0)
     for name in ("accuracy", "p2", "p3", "p4", "summary"):
