@@ -92,8 +92,8 @@ corruption and order):
 
 - MLP (Adam, the defaults): the classification tasks of
   :func:`sklearn_itds.datasets.list_tasks` that the MLP is suggested for,
-  except the linearly separable ``and`` and ``or``, which every model
-  solves (so: digits, mnist1d, xor, parity3), and the three development
+  except the linearly separable ``and`` and ``or`` (left out to fit the
+  compute budget; so: digits, mnist1d, xor, parity3), and the three development
   sequence datasets flattened (padded with each series' last value,
   standardized with the training statistics); ``fit`` for exactly
   ``max_iter`` epochs (300 for the logic tasks; ``n_iter_no_change`` is
