@@ -70,8 +70,8 @@ html_theme_options = {
 }
 # Top-level pages have no sub-pages: no (empty) left sidebar that squeezes the text.
 html_sidebars = {page: [] for page in (
-    "index", "getting_started", "user_guide", "method", "results", "reliability",
-    "performance", "cli", "changelog")}
+    "index", "getting_started", "user_guide", "method", "readings", "results",
+    "reliability", "performance", "cli", "changelog")}
 
 # Math markup would need MathJax from a CDN; this renderer makes it a warning.
 html_math_renderer = "no-network"
