@@ -188,7 +188,10 @@ def test_rls_updates_allocate_no_n_by_n_array(td_gain):
     R = np.hstack([rng.standard_normal((40, n - 1)) * 0.3, np.ones((40, 1))])
     Y = rng.standard_normal((40, 2))
     ro = ITDSReadout(n, 2, rule="rls", rls_alpha=0.5, td_gain=td_gain)
-    ro.partial_fit(R[:2], Y[:2])  # warm caches (BLAS handles, thread controller)
+    # warm caches (BLAS handles, thread controller, and with numba the
+    # compiled kernel, loaded or compiled at its first call) on the first rows
+    ro.partial_fit(R[:1], Y[:1])
+    ro._update(R[1], Y[1])
     P_id = id(ro.P)
     tracemalloc.start()
     base_mem = tracemalloc.get_traced_memory()[0]
