@@ -246,6 +246,11 @@ def _ratio_text(runs, peer_runs):
     return f"{np.median(ratio):.2f} ({np.min(ratio):.2f}–{np.max(ratio):.2f})"
 
 
+def _literal(text):
+    """``text`` for a reStructuredText cell: the ``**`` of a label is not bold."""
+    return text.replace("*", r"\*")
+
+
 def tables(records):
     by = _group(records)
     order = list(dict.fromkeys(r["model"] for r in records))
@@ -255,7 +260,7 @@ def tables(records):
     for dataset in datasets:
         rows = []
         for model in order:
-            row = [model]
+            row = [_literal(model)]
             times = []
             for level in levels:
                 runs = by.get((dataset, level), {}).get(model, [])
