@@ -379,6 +379,18 @@ def test_merge_records_keeps_the_metadata_of_earlier_runs(tmp_path):
     assert data["meta"]["run"] == 1 and data["meta"]["earlier_runs"] == [{"command": "old"}]
 
 
+def test_sequence_list_passes_sample_weights_on():
+    import bench_label_noise as bl
+    X, y, _, _ = bl.toy_sequences(0)
+    w = np.random.RandomState(1).uniform(0, 2, len(y))
+    model = ITDSReservoirClassifier(n_reservoir=20, random_state=0)
+    wrapped = bl.SequenceList(model).fit(bl.object_array(X), y, sample_weight=w)
+    direct = ITDSReservoirClassifier(n_reservoir=20, random_state=0).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(wrapped.estimator_.readout_.W, direct.readout_.W)
+    plain = ITDSReservoirClassifier(n_reservoir=20, random_state=0).fit(X, y)
+    assert not np.array_equal(plain.readout_.W, direct.readout_.W)
+
+
 def _check_tables(text):
     """Every list-table has rows as long as its header (docutils refuses others)."""
     assert text.startswith(".. list-table::")
@@ -396,6 +408,9 @@ def test_label_noise_quick_run_with_cleanlab(tmp_path):
     recs = json.loads((tmp_path / "label_noise.json").read_text())["records"]
     names = {r["model"] for r in recs}
     assert bl.PEER in names and "CleanLearning(ITDSReservoirClassifier())" in names
+    # the reservoir runs its defaults, its ablation and the labelled LMS setting only
+    assert {n for n in names if n.startswith("ITDSReservoirClassifier")} == {
+        bl._default_label("reservoir"), "ITDSReservoirClassifier(td_gain=0)", bl.LMS_LABEL}
     assert {r["dataset"] for r in recs} == {"digits", "toy_sequences"}
     for r in recs:
         assert 0 <= r["acc"] <= 1 and r["fit_seconds"] > 0
