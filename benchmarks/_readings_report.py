@@ -4,6 +4,12 @@ Every ``.rst`` fragment is written next to the JSON (``benchmarks/results/``)
 and included by the page; the figures go to ``docs/images/readings_*.png``.
 A reading's cell is marked ▲ (▼) where it is higher (lower) than the best
 plain learner of its cell by more than chance (:func:`_report.paired`).
+
+The settings fall in two groups with their own tables: the readings of a
+learned or weight-average echo against plain learning over a rate bracket
+(the MLPs and the reservoir's LMS readout), and the decision echo against
+plain ridge controls of more or less shrinkage (the reservoir classifier's
+ridge readout).
 """
 
 from pathlib import Path
@@ -11,13 +17,18 @@ from pathlib import Path
 import numpy as np
 
 from _report import fmt, load_records, mean_std, paired, rst_table
+from bench_readings import (DECISION, DECISION_ALL_PASSES, DECISION_NAMES, PLAIN,
+                            PLAIN_HIGH, PLAIN_LOW, READING_NAMES as RATE_READINGS,
+                            RIDGE, RIDGE_3X)
 
-READING_NAMES = ["learned +1", "learned -1", "weight_average +1", "weight_average -1"]
-PLAINS = ["plain, eta (td_gain=0)", "plain, eta/(1+g)", "plain, eta*(1+g)"]
+READING_NAMES = RATE_READINGS + DECISION_NAMES
+PLAINS = [PLAIN, PLAIN_LOW, PLAIN_HIGH, RIDGE, RIDGE_3X]
+ABLATIONS = (PLAIN, RIDGE)  # td_gain=0 at the setting's own rate or penalty
 COLORS = {"learned +1": "C0", "learned -1": "C1", "weight_average +1": "C2",
-          "weight_average -1": "C3", "plain, eta (td_gain=0)": "k",
-          "plain, eta/(1+g)": "0.45", "plain, eta*(1+g)": "0.7"}
+          "weight_average -1": "C3", DECISION: "C4", DECISION_ALL_PASSES: "C5",
+          PLAIN: "k", PLAIN_LOW: "0.45", PLAIN_HIGH: "0.7", RIDGE: "k", RIDGE_3X: "0.45"}
 MARK = {1: " ▲", -1: " ▼", 0: ""}
+SETTING_LABELS = {"reservoir": "reservoir (LMS)"}  # its records predate the ridge readout
 
 
 class Cells:
@@ -41,9 +52,25 @@ class Cells:
     def plains(self, cell):
         return [p for p in PLAINS if p in self.by[cell]]
 
+    def readings(self, cell):
+        return [v for v in READING_NAMES if v in self.by[cell]]
+
+    def ablation(self, cell):
+        """The ``td_gain=0`` learner of the cell (at the default rate or penalty)."""
+        return next(p for p in ABLATIONS if p in self.by[cell])
+
+    def groups(self, cells):
+        """``cells`` split by the readings they have, in order of appearance:
+        ``[(readings, cells)]``."""
+        out = {}
+        for c in cells:
+            out.setdefault(tuple(self.readings(c)), []).append(c)
+        return list(out.items())
+
     def columns(self, cells):
-        """Readings and every plain learner that any of ``cells`` has."""
-        return READING_NAMES + [p for p in PLAINS if any(p in self.by[c] for c in cells)]
+        """The readings and every plain learner that any of ``cells`` has."""
+        return ([v for v in READING_NAMES if any(v in self.by[c] for c in cells)]
+                + [p for p in PLAINS if any(p in self.by[c] for c in cells)])
 
     def values(self, cell, variant, get):
         return [get(r) for r in self.runs(cell, variant)]
@@ -67,7 +94,12 @@ class Cells:
 
 def _label(cell):
     setting, dataset, _ = cell
-    return f"{setting}: {dataset}"
+    return f"{SETTING_LABELS.get(setting, setting)}: {dataset}"
+
+
+def _settings(cells):
+    names = dict.fromkeys(SETTING_LABELS.get(c[0], c[0]) for c in cells)
+    return ", ".join(names)
 
 
 def _final(r):
@@ -87,7 +119,7 @@ THRESHOLD = 0.98  # of the ablation's mean final accuracy in the cell
 
 
 def _threshold(cells, cell):
-    return THRESHOLD * mean_std(cells.values(cell, PLAINS[0], _final))[0]
+    return THRESHOLD * mean_std(cells.values(cell, cells.ablation(cell), _final))[0]
 
 
 def _first(r):
@@ -107,113 +139,168 @@ def _speed_text(cells, cell, variant, get):
 # ---------------------------------------------------------------------------
 # Tables
 # ---------------------------------------------------------------------------
+def _marked(cells, cell, v, get, lower_is_better=False):
+    """``v``'s verdict mark against the best plain learner (readings only)."""
+    if v not in READING_NAMES:
+        return ""
+    return MARK[cells.verdict(cell, v, get, lower_is_better)]
+
+
+def _noise_title(noise):
+    return "clean training labels" if noise == 0 else f"{noise:.0%} wrong training labels"
+
+
 def accuracy_tables(cells):
     text = ""
     for noise in sorted({c[2] for c in cells.cells()}):
-        rows = []
-        variants = cells.columns(cells.cells(noise))
-        for cell in cells.cells(noise):
-            row = [_label(cell)]
-            for v in variants:
-                if not cells.runs(cell, v):
-                    row.append("—")
-                    continue
-                mark = MARK[cells.verdict(cell, v, _final)] if v in READING_NAMES else ""
-                div = sum(r["diverged"] > 0 for r in cells.runs(cell, v))
-                row.append(fmt(cells.values(cell, v, _final)) + mark
-                           + (f" ({div} diverged)" if div else ""))
-            rows.append(row)
-        title = "clean training labels" if noise == 0 else \
-            f"{noise:.0%} wrong training labels"
-        text += rst_table(["setting: data"] + variants, rows,
-                          caption=f"Final test accuracy, {title}") + "\n"
-    return text
+        for _, group in cells.groups(cells.cells(noise)):
+            rows = []
+            variants = cells.columns(group)
+            for cell in group:
+                row = [_label(cell)]
+                for v in variants:
+                    if not cells.runs(cell, v):
+                        row.append("—")
+                        continue
+                    div = sum(r["diverged"] > 0 for r in cells.runs(cell, v))
+                    row.append(fmt(cells.values(cell, v, _final))
+                               + _marked(cells, cell, v, _final)
+                               + (f" ({div} diverged)" if div else ""))
+                rows.append(row)
+            text += rst_table(["setting: data"] + variants, rows,
+                              caption=f"Final test accuracy, {_noise_title(noise)}: "
+                                      f"{_settings(group)}") + "\n"
+    return text + early_stopping_table(cells)
+
+
+def early_stopping_table(cells):
+    """How often early stopping kept each pass (1: the first, plain, pass)."""
+    rows = []
+    for cell in cells.cells():
+        runs = [r for r in cells.runs(cell, DECISION) if "kept_pass" in r]
+        if not runs:
+            continue
+        n_pass = max(max(r["epochs"]) for r in runs)
+        kept = [r["kept_pass"] for r in runs]
+        with_es = cells.values(cell, DECISION, _final)
+        without = cells.values(cell, DECISION_ALL_PASSES, _final)
+        diff = (f"{paired(with_es, without)[0]:+.3f}{MARK[paired(with_es, without)[2]]}"
+                if len(without) == len(with_es) else "—")
+        rows.append([f"{_label(cell)} ({cell[2]:.0%})",
+                     " / ".join(str(kept.count(k)) for k in range(1, n_pass + 1)), diff])
+    if not rows:
+        return ""
+    return rst_table(["setting: data (wrong labels)",
+                      "runs that kept pass 1 / 2 / 3 (1: plain ridge)",
+                      "with − without early stopping (paired mean)"], rows,
+                     caption="Early stopping of the decision echo: the pass kept by "
+                             "leave-one-out agreement with the training labels") + "\n"
 
 
 def p2_tables(cells):
-    rows_cos, rows_ratio = [], []
-    for cell in cells.cells(0.0):
-        rc, rr = [_label(cell)], [_label(cell)]
-        for v in READING_NAMES:
-            h = [r["history"] for r in cells.runs(cell, v)]
-            c1 = [x["cosine"][0] for x in h]
-            c2 = [x["cosine"][1] if len(x["cosine"]) > 1 else np.nan for x in h]
-            rc.append(f"{fmt(c1, 2)}; {fmt(c2, 2)} → {fmt([x['cosine_late'] for x in h], 2)}")
-            rr.append(f"{fmt([x['td_ratio_peak'] for x in h], 2)} → "
-                      f"{fmt([x['td_ratio_late'] for x in h], 2)}")
-        rows_cos.append(rc)
-        rows_ratio.append(rr)
-    text = rst_table(["setting: data"] + READING_NAMES, rows_cos,
-                     caption="P2: cosine(e_sup, e_td), epoch 1; epoch 2 → mean of the last "
-                             "3 epochs (clean labels)") + "\n"
-    text += rst_table(["setting: data"] + READING_NAMES, rows_ratio,
-                      caption="P1/P2: ``|e_td| / |e_sup|``, largest epoch value → mean of "
-                              "the last 3 epochs (clean labels)") + "\n"
+    text = ""
     for noise in sorted({c[2] for c in cells.cells()}):
-        rows = []
-        variants = cells.columns(cells.cells(noise))
-        for cell in cells.cells(noise):
-            get = _speed_getter(_threshold(cells, cell))
-            row = [_label(cell)]
-            for v in variants:
-                if not cells.runs(cell, v):
-                    row.append("—")
-                    continue
-                early = fmt(cells.values(cell, v, _first))
-                if v in READING_NAMES:
-                    early += MARK[cells.verdict(cell, v, _first)]
+        labels = "clean labels" if noise == 0 else f"{noise:.0%} wrong labels"
+        for readings, group in cells.groups(cells.cells(noise)):
+            shown = list(readings) + [cells.ablation(group[0])]
+            rows_cos, rows_ratio = [], []
+            for cell in group:
+                rc, rr = [_label(cell)], [_label(cell)]
+                for v in shown:
+                    h = [r["history"] for r in cells.runs(cell, v)]
+                    if not h:
+                        rc.append("—")
+                        rr.append("—")
+                        continue
+                    c1 = [x["cosine"][0] for x in h]
+                    c2 = [x["cosine"][1] if len(x["cosine"]) > 1 else np.nan for x in h]
+                    rc.append(f"{fmt(c1, 2)}; {fmt(c2, 2)} → "
+                              f"{fmt([x['cosine_late'] for x in h], 2)}")
+                    rr.append(f"{fmt([x['td_ratio_peak'] for x in h], 2)} → "
+                              f"{fmt([x['td_ratio_late'] for x in h], 2)}")
+                rows_cos.append(rc)
+                rows_ratio.append(rr)
+            what = _settings(group)
+            text += rst_table(["setting: data"] + shown, rows_cos,
+                              caption=f"P2: cosine(e_sup, e_td), epoch 1; epoch 2 → late "
+                                      f"(the mean of the last 3 epochs; of 3 passes, the "
+                                      f"last) ({labels}; {what}; the ablation's echo is "
+                                      f"passive)") + "\n"
+            text += rst_table(["setting: data"] + shown, rows_ratio,
+                              caption=f"P1/P2: ``|e_td| / |e_sup|``, largest epoch value → "
+                                      f"late ({labels}; {what})") + "\n"
+    for noise in sorted({c[2] for c in cells.cells()}):
+        for _, group in cells.groups(cells.cells(noise)):
+            rows = []
+            variants = cells.columns(group)
+            for cell in group:
+                get = _speed_getter(_threshold(cells, cell))
+                row = [_label(cell)]
+                for v in variants:
+                    if not cells.runs(cell, v):
+                        row.append("—")
+                        continue
+                    early = fmt(cells.values(cell, v, _first)) + _marked(cells, cell, v,
+                                                                         _first)
                     speed = (_speed_text(cells, cell, v, get)
-                             + MARK[cells.verdict(cell, v, get, lower_is_better=True)])
-                else:
-                    speed = _speed_text(cells, cell, v, get)
-                row.append(f"{early}; {speed}")
-            rows.append(row)
-        title = "clean labels" if noise == 0 else f"{noise:.0%} wrong labels"
-        text += rst_table(["setting: data"] + variants, rows,
-                          caption=f"P2 speed, {title}: test accuracy after the first epoch; "
-                                  f"epochs until it first reaches {THRESHOLD:.0%} of the "
-                                  f"ablation's final accuracy (▲: higher accuracy, fewer "
-                                  f"epochs than the best plain learner)") + "\n"
+                             + _marked(cells, cell, v, get, lower_is_better=True))
+                    row.append(f"{early}; {speed}")
+                rows.append(row)
+            title = "clean labels" if noise == 0 else f"{noise:.0%} wrong labels"
+            text += rst_table(["setting: data"] + variants, rows,
+                              caption=f"P2 speed, {title} ({_settings(group)}): test "
+                                      f"accuracy after the first epoch; epochs until it "
+                                      f"first reaches {THRESHOLD:.0%} of the ablation's "
+                                      f"final accuracy (▲: higher accuracy, fewer epochs "
+                                      f"than the best plain learner)") + "\n"
     return text
 
 
 def p3_tables(cells):
     text = ""
-    for when in ("epoch 1", "end"):
-        rows = []
-        for cell in cells.cells():
-            if cell[2] == 0:
-                continue
-            row = [_label(cell) + f" ({cell[2]:.0%})"]
-            for v in READING_NAMES:
-                p3 = [r["p3"][when] for r in cells.runs(cell, v) if when in r["p3"]]
-                row.append(f"{fmt([p['counter']['rho'] for p in p3])} / "
-                           f"{fmt([p['clean']['rho'] for p in p3])}")
-            rows.append(row)
-        text += rst_table(["setting: data"] + READING_NAMES, rows,
-                          caption=f"P3: same-weights step ratio rho (reading / matched plain "
-                                  f"step), counter-trials / clean samples, {when}") + "\n"
+    noisy = [c for c in cells.cells() if c[2] > 0]
+    for readings, group in cells.groups(noisy):
+        ridge = RIDGE in cells.by[group[0]]
+        plain = ("the td_gain=0 step on the same weights and P" if ridge
+                 else "the matched plain step")
+        for when in ("epoch 1", "end"):
+            rows = []
+            for cell in group:
+                row = [_label(cell) + f" ({cell[2]:.0%})"]
+                for v in readings:
+                    p3 = [r["p3"][when] for r in cells.runs(cell, v) if when in r["p3"]]
+                    row.append(f"{fmt([p['counter']['rho'] for p in p3])} / "
+                               f"{fmt([p['clean']['rho'] for p in p3])}")
+                rows.append(row)
+            text += rst_table(["setting: data"] + list(readings), rows,
+                              caption=f"P3: same-weights step ratio rho (reading / {plain}),"
+                                      f" counter-trials / clean samples, {when} "
+                                      f"({_settings(group)})") + "\n"
     return text
+
+
+def _has_p4(cells, cell):
+    runs = [r for v in cells.readings(cell) for r in cells.runs(cell, v)]
+    return bool(runs) and runs[0]["p4"] is not None
 
 
 def p4_tables(cells):
     from bench_readings import PERTURB
     text = ""
     for cell in cells.cells(0.0):
-        runs = cells.runs(cell, READING_NAMES[0])
-        if not runs or runs[0]["p4"] is None:
+        if not _has_p4(cells, cell):
             continue
-        variants = READING_NAMES + cells.plains(cell)
+        variants = cells.readings(cell) + cells.plains(cell)
+        first = cells.runs(cell, variants[0])[0]["p4"]
         rows = []
         for kind, levels in PERTURB.items():
-            if kind not in runs[0]["p4"]:
+            if kind not in first:
                 continue
             for i, level in enumerate(levels):
                 get = lambda r, kind=kind, i=i: r["p4"][kind][i]  # noqa: E731
                 row = [f"{kind} {level:g}"]
                 for v in variants:
-                    mark = MARK[cells.verdict(cell, v, get)] if v in READING_NAMES else ""
-                    row.append(fmt(cells.values(cell, v, get)) + mark)
+                    row.append(fmt(cells.values(cell, v, get)) + _marked(cells, cell, v, get))
                 rows.append(row)
         text += rst_table(["perturbation"] + variants, rows,
                           caption=f"P4: {_label(cell)}, trained on clean labels, test "
@@ -221,26 +308,32 @@ def p4_tables(cells):
     return text
 
 
+def _p5_setting(r):
+    return r.get("setting", "reservoir")  # the first records had only one setting
+
+
 def p5_table(p5, cells):
     if not p5:
         return ""
     rows = []
-    cell = next((c for c in cells.cells(0.0) if c[0] == "reservoir" and c[1] == "digits"),
-                None)
-    for v in READING_NAMES:
-        sel = sorted((r for r in p5 if r["variant"] == v), key=lambda r: r["seed"])
-        if not sel:
-            continue
-        ordinary = [r["final_acc"] for r in cells.runs(cell, v)] if cell else []
+    order = READING_NAMES + PLAINS
+    keys = sorted({(_p5_setting(r), r["variant"]) for r in p5},
+                  key=lambda k: (k[0], order.index(k[1]) if k[1] in order else 99))
+    for setting, v in keys:
+        sel = sorted((r for r in p5 if r["variant"] == v and _p5_setting(r) == setting),
+                     key=lambda r: r["seed"])
+        cell = (setting, "digits", 0.0)
+        runs = cells.runs(cell, v) if cell in cells.by else []
+        ordinary = [r["final_acc"] for r in runs]
         seeds = {r["seed"] for r in sel}
-        ordinary_same = [r["final_acc"] for r in cells.runs(cell, v)
-                         if r["seed"] in seeds] if cell else []
+        ordinary_same = [r["final_acc"] for r in runs if r["seed"] in seeds]
         split = [r["split_acc"] for r in sel]
         verdict = paired(split, ordinary_same)[2] if len(ordinary_same) == len(split) else 0
-        rows.append([v, fmt([100 * r["zeros"] for r in sel], 1),
+        rows.append([f"{SETTING_LABELS.get(setting, setting)}: {v}",
+                     fmt([100 * r["zeros"] for r in sel], 1),
                      fmt(split) + MARK[verdict], fmt(ordinary) if ordinary else "—",
                      fmt([r["mask_acc"] for r in sel])])
-    return rst_table(["reading", "exact zeros in the split readout (%)",
+    return rst_table(["setting: reading", "exact zeros in the split readout (%)",
                       "split readout accuracy", "ordinary readout accuracy",
                       "random mask, same sparsity"], rows,
                      caption="P5: reservoir, clean digits (▲/▼: split vs ordinary)") + "\n"
@@ -269,16 +362,34 @@ def proto_table(proto):
                              "accuracy") + "\n"
 
 
+def _early_cosine(v):
+    """Index of the epoch whose cosine counts as "early" for reading ``v``.
+
+    The decision echo starts at the labels, so in its first pass ``e_td =
+    e_sup`` and the cosine is 1 by construction: its first pass with the
+    readout's own decisions as the echo is the second.
+    """
+    return 1 if v in DECISION_NAMES else 0
+
+
 def summary_table(cells, p5):
     """One row per reading: what the measurements say about P1-P6."""
     rows = []
     all_cells = cells.cells()
     for v in READING_NAMES:
-        clean = [c for c in cells.cells(0.0) if cells.runs(c, v)]
+        # P1/P2 on clean labels; the decision echo on wrong ones (on clean labels
+        # its decisions are the labels almost everywhere: e_td = e_sup)
+        noisy_echo = v in DECISION_NAMES
+        clean = [c for c in cells.cells() if cells.runs(c, v) and (c[2] > 0) == noisy_echo]
+        if not clean:
+            continue
+        k = _early_cosine(v)
         late_ratio = [mean_std([r["history"]["td_ratio_late"] for r in cells.runs(c, v)])[0]
                       for c in clean]
-        cos1 = [mean_std([r["history"]["cosine"][0] for r in cells.runs(c, v)])[0]
+        cos1 = [mean_std([r["history"]["cosine"][k] for r in cells.runs(c, v)])[0]
                 for c in clean]
+        passive = [mean_std([r["history"]["cosine"][k]
+                             for r in cells.runs(c, cells.ablation(c))])[0] for c in clean]
         fades = 0
         for c in clean:
             peak = np.mean([r["history"]["td_ratio_peak"] for r in cells.runs(c, v)])
@@ -325,12 +436,15 @@ def summary_table(cells, p5):
         p5_text = (f"{fmt([100 * r['zeros'] for r in sel5], 1)} % zeros; split "
                    f"{fmt([r['split_acc'] for r in sel5])}, mask "
                    f"{fmt([r['mask_acc'] for r in sel5])}") if sel5 else "—"
+        when = "pass-2" if k else "epoch-1"
+        where = " (wrong labels)" if noisy_echo else ""
         rows.append([
             v,
-            f"late ratio {np.nanmin(late_ratio):.2f}–{np.nanmax(late_ratio):.2f}",
-            f"{sum(c > 0 for c in cos1)} / {len(cos1)} (epoch-1 cosine "
-            f"{np.nanmin(cos1):+.2f} to {np.nanmax(cos1):+.2f})",
-            f"{fades} / {len(clean)}",
+            f"late ratio {np.nanmin(late_ratio):.2f}–{np.nanmax(late_ratio):.2f}{where}",
+            f"{sum(c > 0 for c in cos1)} / {len(cos1)} ({when} cosine "
+            f"{np.nanmin(cos1):+.2f} to {np.nanmax(cos1):+.2f}; the ablation's passive "
+            f"echo {np.nanmin(passive):+.2f} to {np.nanmax(passive):+.2f})",
+            f"{fades} / {len(clean)}{where}",
             f"epoch-1 accuracy: {early_up} higher, {early_down} lower; epochs to "
             f"{THRESHOLD:.0%}: {faster} fewer, {slower} more / {n_acc}",
             f"rho < 1 in {sum(x < 1 for x in rho_c)} / {n_p3} (range "
@@ -341,8 +455,8 @@ def summary_table(cells, p5):
             p5_text,
             f"{acc_up} better, {acc_down} worse / {n_acc}",
         ])
-    header = ["reading", "P1 echo tracks the output", "P2 terms reinforce (cells with "
-              "epoch-1 cosine > 0)", "P2 top-down term fades (late < half its peak)",
+    header = ["reading", "P1 echo tracks the output", "P2 terms reinforce (clean cells, "
+              "wrong-label cells for the decision echo, with early cosine > 0)", "P2 top-down term fades (late < half its peak)",
               "P2 faster than the best plain learner", "P3 same-weights step on "
               "counter-trials (end of training)", "P4 robustness vs the best plain "
               "learner (digits; all data)", "P5 split (reservoir, digits)",
@@ -361,10 +475,21 @@ def _plt():
     return plt
 
 
+_FEW = 5  # fits of at most this many epochs (passes) get a linear axis
+
+
+def _epoch_axis(ax, last):
+    if last <= _FEW:
+        ax.set_xticks(range(1, last + 1))
+    else:
+        ax.set_xscale("log")
+
+
 def figure_p2(cells, path):
     plt = _plt()
     shown = [c for c in cells.cells(0.0) if c[1] == "digits"] + \
-        [c for c in cells.cells(0.0) if c[0] == "reservoir" and c[1] == "JapaneseVowels"]
+        [c for c in cells.cells(0.0) if c[0].startswith("reservoir")
+         and c[1] == "JapaneseVowels"]
     if not shown:
         return
     fig, axes = plt.subplots(2, len(shown), figsize=(4 * len(shown), 6.5), squeeze=False)
@@ -373,25 +498,31 @@ def figure_p2(cells, path):
             c = (cell[0], cell[1], noise)
             if c not in cells.by:
                 continue
-            for v in READING_NAMES:
+            # the passive echo of the ablation: beside the decision echo, whose
+            # diagnostics it shares on every sample whose decision is the label
+            decision = cells.readings(c)[0] in DECISION_NAMES
+            ablation = cells.ablation(c) if decision else None
+            for v in cells.readings(c) + ([ablation] if decision else []):
                 runs = cells.runs(c, v)
-                if not runs:
-                    continue
                 for row, key in enumerate(("cosine", "td_ratio")):
                     M = np.array([r["history"][key] for r in runs])
                     ep = runs[0]["history"]["epoch"]
                     axes[row, j].plot(ep, np.nanmean(M, 0), ls, color=COLORS[v],
-                                      label=v if noise == 0 else None, lw=1.3)
+                                      label=(v + (" (passive echo)" if v == ablation else ""))
+                                      if noise == 0 else None,
+                                      lw=0.8 if v == ablation else 1.3)
         axes[0, j].set_title(_label(cell), fontsize=9)
         axes[0, j].axhline(0, color="k", lw=0.5)
+        last = cells.runs(cell, cells.readings(cell)[0])[0]["epochs"][-1]
         for ax in axes[:, j]:
-            ax.set_xscale("log")
+            _epoch_axis(ax, last)
             ax.grid(alpha=0.3)
-        axes[1, j].set_xlabel("epoch")
+        axes[1, j].set_xlabel("pass" if last <= _FEW else "epoch")
+        axes[0, j].legend(fontsize=6)
     axes[0, 0].set_ylabel("cosine(e_sup, e_td)")
     axes[1, 0].set_ylabel("|e_td| / |e_sup|")
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle("P2 per reading: solid clean labels, dashed 30 % wrong; mean over seeds")
+    fig.suptitle("P2 per reading: solid clean labels, dashed 30 % wrong; mean over seeds "
+                 "(log epoch axis; the ridge readout's 3 passes on a linear one)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -404,18 +535,19 @@ def figure_curves(cells, path):
         return
     fig, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 3.8), squeeze=False)
     for ax, cell in zip(axes[0], shown):
-        for v in READING_NAMES + cells.plains(cell):
+        for v in cells.readings(cell) + cells.plains(cell):
             runs = cells.runs(cell, v)
             A = np.array([r["acc"] for r in runs])
             ax.plot(runs[0]["epochs"], np.nanmean(A, 0), "-" if v in READING_NAMES else "--",
                     marker="o" if len(runs[0]["epochs"]) < 10 else None, ms=3,
                     color=COLORS[v], label=v)
-        ax.set_xscale("log")
+        last = cells.runs(cell, cells.readings(cell)[0])[0]["epochs"][-1]
+        _epoch_axis(ax, last)
         ax.set_title(f"{_label(cell)}, {cell[2]:.0%} wrong labels", fontsize=9)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("pass" if last <= _FEW else "epoch")
         ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
     axes[0, 0].set_ylabel("clean test accuracy")
-    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -426,24 +558,24 @@ def figure_p4(cells, path):
     plt = _plt()
     panels = []
     for cell in cells.cells(0.0):
-        runs = cells.runs(cell, READING_NAMES[0])
-        if runs and runs[0]["p4"] is not None:
-            panels += [(cell, kind) for kind in PERTURB if kind in runs[0]["p4"]]
+        if _has_p4(cells, cell):
+            first = cells.runs(cell, cells.readings(cell)[0])[0]["p4"]
+            panels += [(cell, kind) for kind in PERTURB if kind in first]
     if not panels:
         return
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
     for ax, (cell, kind) in zip(axes[0], panels):
-        for v in READING_NAMES + cells.plains(cell):
+        for v in cells.readings(cell) + cells.plains(cell):
             runs = cells.runs(cell, v)
             levels = [0.0, *PERTURB[kind]]
             S = np.array([[r["final_acc"], *r["p4"][kind]] for r in runs])
             ax.plot(levels, np.nanmean(S, 0), "-" if v in READING_NAMES else "--",
                     marker="o", ms=3, color=COLORS[v], label=v)
-        ax.set_title(f"{cell[0]}: {kind}", fontsize=9)
+        ax.set_title(f"{SETTING_LABELS.get(cell[0], cell[0])}: {kind}", fontsize=9)
         ax.set_xlabel({"noise": "noise std", "rotation": "degrees", "fgsm": "eps"}[kind])
         ax.grid(alpha=0.3)
+        ax.legend(fontsize=5)
     axes[0, 0].set_ylabel("test accuracy (digits)")
-    axes[0, 0].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

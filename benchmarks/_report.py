@@ -72,15 +72,28 @@ def merge_records(path, new, key_fields, meta):
     """Write ``new`` records to ``path``, replacing stored ones with equal keys.
 
     A rerun of part of a benchmark (some datasets, some seeds) thus updates
-    only what it ran; ``meta`` (versions, defaults, command) is updated too.
+    only what it ran. ``meta`` (versions, defaults, command) describes this
+    run; it gets a number ``run`` that its records carry too, and the
+    metadata of the earlier runs that still have records in the file is kept
+    in the list ``earlier_runs`` (records without a number belong to run 0).
+    With no new records the file is left as it is.
     """
     path = Path(path)
     data = load_records(path)
+    if not new:
+        return data
     key = lambda r: tuple(r[k] for k in key_fields)  # noqa: E731
     fresh = {key(r) for r in new}
     kept = [r for r in data["records"] if key(r) not in fresh]
-    data["records"] = kept + list(new)
-    data["meta"] = {**data.get("meta", {}), **meta}
+    earlier = dict(data.get("meta", {}))
+    runs = earlier.pop("earlier_runs", []) + ([earlier] if earlier else [])
+    number = 1 + max((m.get("run", 0) for m in runs), default=-1)
+    alive = {r.get("run", 0) for r in kept}
+    history = [m for m in runs if m.get("run", 0) in alive]
+    data["records"] = kept + [{**r, "run": number} for r in new]
+    data["meta"] = {**meta, "run": number}
+    if history:
+        data["meta"]["earlier_runs"] = history
     path.parent.mkdir(parents=True, exist_ok=True)
     # one record per line: small files, and a rerun's diff shows its records
     records = ",\n".join(json.dumps(r, separators=(",", ":"), default=_jsonable)

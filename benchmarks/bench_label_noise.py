@@ -27,18 +27,30 @@ Models, each at its defaults unless stated:
   (``echo`` x ``td_sign``) and its ``td_gain=0`` ablation;
   ``CleanLearning(MLPClassifier())`` and ``CleanLearning(ITDSMLPClassifier())``.
 - **Reservoir family** on the raw inputs (the estimator scales them):
-  ``ITDSReservoirClassifier()`` in each reading and its ablation, and
-  ``CleanLearning(ITDSReservoirClassifier())``.
+  ``ITDSReservoirClassifier()`` at its defaults (the ridge readout with the
+  leave-one-out penalty and the decision echo, ``td_gain=2``, 3 passes,
+  early stopping), its ``td_gain=0`` ablation (plain ridge with the same
+  penalty) and ``CleanLearning(ITDSReservoirClassifier())``; and, labelled
+  ``ITDSReservoirClassifier(**RESERVOIR_LMS)``, the classifier's earlier
+  default (150 passes of normalized LMS with the learned echo, ``td_gain=1``:
+  ``bench_readings.RESERVOIR_LMS``), for comparison with the runs before the
+  ridge readout. The other readings of the echo (the learned echo's flipped
+  sign, the weight average) are not run on the reservoir here: at the
+  current defaults (RLS, ``echo="decision"``) they are not the setting in
+  which they were measured, and on the LMS setting they are compared on
+  ``docs/readings.rst`` (``bench_readings.py``).
 
 cleanlab 2.x ``CleanLearning(clf, seed=seed)`` at its defaults: 5-fold
 cross-validated probabilities, label issues found by confident learning,
 the flagged examples dropped, ``clf`` refitted on the rest (with per-class
-sample weights when ``clf.fit`` takes ``sample_weight``, as both MLPs do).
+sample weights when ``clf.fit`` takes ``sample_weight``, as all three
+estimators do).
 cleanlab indexes ``X`` with index lists: 2-D and 3-D arrays work as they
 are; JapaneseVowels' sequences of unequal lengths are passed as a NumPy
 object array of the sequences, and the reservoir classifier is wrapped in
 :class:`SequenceList`, which hands them on as the list the estimator takes
-(no padding, no flattening: the same model as without cleanlab).
+(no padding, no flattening: the same model as without cleanlab), with
+cleanlab's sample weights.
 
 Fit time is wall time of ``fit`` (including cleanlab's cross-validation);
 all models of a seed run one after another in one process, so each model's
@@ -47,9 +59,10 @@ and level (min / median / max of the per-pair ratios). Results:
 ``benchmarks/results/label_noise.json``; tables ``label_noise.rst``,
 ``label_noise_summary.rst``; figure ``docs/images/label_noise.png``.
 
-Compute budget: the full run (5 seeds) took 33 min of wall time (20 min of
-CPU) on a 2-core machine shared with other jobs at a load average of 3-4.5
-(``nice -n 5``, one BLAS thread), 21 min of it on digits. ``--quick`` fits
+Compute budget: the full run (5 seeds) took 15 min of wall time (11 min of
+CPU) on a 2-core machine shared with other jobs at a load average of 2-3
+(``nice -n 5``, one BLAS thread), 8 min of it on digits; with the earlier
+reservoir default in every reservoir row it took 33 min. ``--quick`` fits
 small models on part of digits and on a toy set of unequal-length sequences
 (under a minute).
 """
@@ -70,6 +83,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _report import (fmt, load_average, load_records, mean_std, merge_records,  # noqa: E402
                      paired, rst_table)
 
+from bench_readings import RESERVOIR_LMS  # noqa: E402
+
 from sklearn_itds import ITDSMLPClassifier, ITDSReservoirClassifier  # noqa: E402
 from sklearn_itds.datasets import load_task  # noqa: E402
 from sklearn_itds.robustness import corrupt_labels  # noqa: E402
@@ -80,6 +95,8 @@ IMAGES = ROOT / "docs" / "images"
 DATASETS = ("digits", "JapaneseVowels", "BasicMotions", "ItalyPowerDemand")
 LEVELS = (0.2, 0.4, 0.6)
 READINGS = (("learned", 1), ("learned", -1), ("weight_average", 1), ("weight_average", -1))
+"""The MLP's readings (``echo`` x ``td_sign``); the reservoir runs its defaults."""
+LMS_LABEL = "ITDSReservoirClassifier(**RESERVOIR_LMS)"
 PEER = "CleanLearning(MLPClassifier())"
 
 
@@ -95,8 +112,9 @@ class SequenceList(ClassifierMixin, BaseEstimator):
     def __init__(self, estimator=None):
         self.estimator = estimator
 
-    def fit(self, X, y):
-        self.estimator_ = clone(self.estimator).fit(list(X), y)
+    def fit(self, X, y, sample_weight=None):
+        self.estimator_ = clone(self.estimator).fit(list(X), y,
+                                                    sample_weight=sample_weight)
         self.classes_ = self.estimator_.classes_
         return self
 
@@ -130,10 +148,10 @@ def models(seed, sequences_as_list, quick=False):
     out["ITDSMLPClassifier(td_gain=0)"] = ("mlp", mlp(td_gain=0.0))
     out[PEER] = ("mlp", CleanLearning(MLPClassifier(random_state=seed, **mlp_kw), seed=seed))
     out["CleanLearning(ITDSMLPClassifier())"] = ("mlp", CleanLearning(mlp(), seed=seed))
-    for echo, sign in READINGS:
-        out[f"ITDSReservoirClassifier({_reading(echo, sign)})"] = (
-            "reservoir", res(echo=echo, td_sign=sign))
+    out[_default_label("reservoir")] = ("reservoir", res())
     out["ITDSReservoirClassifier(td_gain=0)"] = ("reservoir", res(td_gain=0.0))
+    lms = {**RESERVOIR_LMS, **({"n_reservoir": 40, "max_iter": 4} if quick else {})}
+    out[LMS_LABEL] = ("reservoir", ITDSReservoirClassifier(random_state=seed, **lms))
     inner = SequenceList(res()) if sequences_as_list else res()
     out["CleanLearning(ITDSReservoirClassifier())"] = ("reservoir",
                                                       CleanLearning(inner, seed=seed))
@@ -228,6 +246,11 @@ def _ratio_text(runs, peer_runs):
     return f"{np.median(ratio):.2f} ({np.min(ratio):.2f}–{np.max(ratio):.2f})"
 
 
+def _literal(text):
+    """``text`` for a reStructuredText cell: the ``**`` of a label is not bold."""
+    return text.replace("*", r"\*")
+
+
 def tables(records):
     by = _group(records)
     order = list(dict.fromkeys(r["model"] for r in records))
@@ -237,7 +260,7 @@ def tables(records):
     for dataset in datasets:
         rows = []
         for model in order:
-            row = [model]
+            row = [_literal(model)]
             times = []
             for level in levels:
                 runs = by.get((dataset, level), {}).get(model, [])
@@ -306,6 +329,7 @@ def figure(records, path):
              ("CleanLearning(ITDSMLPClassifier())", "C2", "-"),
              (_default_label("reservoir"), "C1", "-"),
              ("ITDSReservoirClassifier(td_gain=0)", "C1", ":"),
+             (LMS_LABEL, "C1", "-."),
              ("CleanLearning(ITDSReservoirClassifier())", "C3", "-")]
     fig, axes = plt.subplots(1, len(datasets), figsize=(4 * len(datasets), 3.8),
                              squeeze=False)

@@ -62,8 +62,83 @@ def test_variants_read_the_rate_bracket_from_the_defaults():
             assert br.PLAIN_HIGH not in v
         assert {v[n].get("echo") for n in br.READING_NAMES} == {"learned", "weight_average"}
     # RLS has no rate: only the ablation
-    v = br.variants(ITDSReservoirClassifier, {"learning_rule": "rls", "max_iter": 1})
+    v = br.variants(ITDSReservoirClassifier, {"learning_rule": "rls", "echo": "learned",
+                                              "max_iter": 1})
     assert br.PLAIN_LOW not in v and br.PLAIN in v
+
+
+def test_decision_echo_variants_are_shrinkage_controls():
+    v = br.variants(ITDSReservoirClassifier, {})
+    assert ITDSReservoirClassifier().echo == "decision"  # the setting measures the default
+    assert v == {br.DECISION: {}, br.DECISION_ALL_PASSES: {"early_stopping": False},
+                 br.RIDGE: {"td_gain": 0.0},
+                 br.RIDGE_3X: {"td_gain": 0.0, "rls_alpha_times_loo": 3.0}}
+    assert br.SETTINGS["reservoir (ridge)"][1] == {}
+
+
+def test_shrinkage_control_is_ridge_with_three_times_the_loo_penalty(digits):
+    X, _, y_noisy = digits
+    kw = dict(n_reservoir=30, dtype="float64")
+    params, alpha = br.resolve_params(
+        ITDSReservoirClassifier, {**kw, "td_gain": 0.0, "rls_alpha_times_loo": 3.0},
+        X, y_noisy, seed=2)
+    loo = ITDSReservoirClassifier(**kw, td_gain=0.0, random_state=2).fit(X, y_noisy)
+    assert alpha == pytest.approx(3 * loo.rls_alpha_, rel=1e-12)
+    assert params == {**kw, "td_gain": 0.0, "rls_alpha": alpha}
+    # the control is closed-form ridge with that penalty on the same rows
+    model = ITDSReservoirClassifier(**params, random_state=2).fit(X, y_noisy)
+    R = model._rows(X).astype(float)
+    Y = np.eye(10)[y_noisy]
+    W = np.linalg.solve(R.T @ R + alpha * np.eye(R.shape[1]), R.T @ Y)
+    np.testing.assert_allclose(model.readout_.W, W, rtol=1e-7, atol=1e-10)
+    assert br.resolve_params(ITDSReservoirClassifier, {"td_gain": 0.0}, X, y_noisy, 2) \
+        == ({"td_gain": 0.0}, None)
+
+
+def test_decision_echo_step_ratio_by_hand(digits):
+    X, y, y_noisy = digits
+    model = ITDSReservoirClassifier(n_reservoir=30, dtype="float64",
+                                    random_state=0).fit(X, y_noisy)
+    assert model.echo == "decision" and model.learning_rule == "rls"
+    counter = y_noisy != y
+    out = br.step_ratios(model, X, y_noisy, counter)
+    # by hand: the RLS gain from P = (R^T R + alpha I)^-1 of the ridge pass, the
+    # echo the present decision, the plain step the td_gain=0 one (no rate)
+    R = model._rows(X)
+    P = np.linalg.inv(R.T @ R + model.rls_alpha_ * np.eye(R.shape[1]))
+    PR = R @ P
+    gain = np.linalg.norm(PR, axis=1) / (1 + np.einsum("ij,ij->i", PR, R))
+    Z = R @ model.readout_.W
+    D = np.eye(10)[Z.argmax(1)]
+    Y = np.eye(10)[y_noisy]
+    g = model.td_gain
+    delta = np.linalg.norm(((Y - Z) + g * (D - Z)) / (1 + g), axis=1)
+    e_sup = np.linalg.norm(Y - Z, axis=1)
+    for kind, sel in (("counter", counter), ("clean", ~counter)):
+        np.testing.assert_allclose(out[kind]["step"], np.mean((gain * delta)[sel]),
+                                   rtol=1e-8)
+        np.testing.assert_allclose(out[kind]["plain"], np.mean((gain * e_sup)[sel]),
+                                   rtol=1e-8)
+        np.testing.assert_allclose(out[kind]["rho"], (gain * delta)[sel].sum()
+                                   / (gain * e_sup)[sel].sum(), rtol=1e-8)
+    # where the decision is the label the step is the plain one; a counter-trial
+    # decided as another class is damped
+    agree = D.argmax(1) == y_noisy
+    np.testing.assert_allclose(delta[agree], e_sup[agree], rtol=1e-10)
+    assert np.all(delta[~agree] < e_sup[~agree])
+
+
+def test_kept_pass_is_the_pass_early_stopping_keeps(digits):
+    X, _, y_noisy = digits
+    assert br.kept_pass([0.5, 0.6, 0.6]) == 2 and br.kept_pass([0.7, 0.7, 0.6]) == 1
+    for seed in range(3):
+        kw = dict(n_reservoir=30, dtype="float64", random_state=seed)
+        model = ITDSReservoirClassifier(**kw).fit(X, y_noisy)
+        kept = br.kept_pass(model.validation_scores_)
+        # the same readout as a fit that simply stops after that pass
+        short = ITDSReservoirClassifier(**kw, max_iter=kept, early_stopping=False)
+        np.testing.assert_allclose(model.readout_.W, short.fit(X, y_noisy).readout_.W,
+                                   rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("echo,sign", [("learned", 1), ("learned", -1),
@@ -143,6 +218,11 @@ def test_history_summary_by_hand():
     assert out["td_ratio_peak"] == pytest.approx(max(ratio), rel=1e-3)
     short = br.history_summary({"cosine": [np.nan, 0.5], "td_ratio": [0.0, 0.1]})
     assert short["epoch"] == [1, 2] and short["cosine_late"] == 0.5
+    # three passes: "late" is the last one (the first is not late)
+    three = br.history_summary({"cosine": [1.0, 0.4, 0.3], "td_ratio": [1.0, 0.8, 0.7]})
+    assert three["epoch"] == [1, 2, 3]
+    assert (three["cosine_late"], three["td_ratio_late"], three["td_ratio_peak"]) \
+        == (0.3, 0.7, 1.0)
 
 
 def test_reservoir_refits_with_fewer_epochs_are_the_first_epochs(digits):
@@ -233,6 +313,84 @@ def test_readings_quick_run_writes_records_and_tables(tmp_path):
         == len(recs)
 
 
+def test_readings_quick_run_of_the_decision_echo(tmp_path):
+    pytest.importorskip("matplotlib")
+    setting = "reservoir (ridge)"
+    br.main(["--quick", "--only", "train", "--only", "p5", "--settings", setting,
+             "--datasets", "digits", "--seeds", "2", "--out", str(tmp_path)])
+    recs = json.loads((tmp_path / "readings_train.json").read_text())["records"]
+    assert {r["variant"] for r in recs} == {br.DECISION, br.DECISION_ALL_PASSES, br.RIDGE,
+                                            br.RIDGE_3X}
+    assert len(recs) == 2 * 2 * 4 and {r["setting"] for r in recs} == {setting}
+    for r in recs:
+        assert r["epochs"] == [1, 3]
+        assert ("kept_pass" in r) == (r["variant"] != br.DECISION_ALL_PASSES)
+        if r["variant"] in (br.RIDGE, br.RIDGE_3X):  # td_gain=0: every pass the same
+            assert r["kept_pass"] == 1
+        assert ("rls_alpha" in r) == (r["variant"] == br.RIDGE_3X)
+        if r["variant"] == br.RIDGE_3X:  # 3 x the penalty of the ablation, same data
+            Xtr, ytr, _, _ = br.load_data("digits", r["seed"], quick=True)
+            y_fit = corrupt_labels(ytr, r["noise"], random_state=r["seed"]) \
+                if r["noise"] else ytr
+            loo = ITDSReservoirClassifier(n_reservoir=40, td_gain=0.0, max_iter=1,
+                                          random_state=r["seed"]).fit(Xtr, y_fit)
+            assert r["rls_alpha"] == pytest.approx(3 * loo.rls_alpha_)
+        # the decision echo's first pass has the labels as its echo: e_td = e_sup
+        if r["variant"] in (br.DECISION, br.RIDGE):
+            assert r["history"]["cosine"][0] == pytest.approx(1.0)
+            assert r["history"]["td_ratio"][0] == pytest.approx(1.0)
+    p5 = json.loads((tmp_path / "readings_p5.json").read_text())["records"]
+    assert {(r["setting"], r["variant"]) for r in p5} == {(setting, br.DECISION),
+                                                          (setting, br.RIDGE)}
+    # the mask control has the split's fixed penalty (10), also without zeros
+    (rec,) = [r for r in p5 if r["variant"] == br.RIDGE and r["seed"] == 1]
+    Xtr, ytr, Xte, yte = br.load_data("digits", 1, quick=True)
+    mask = ITDSReservoirClassifier(n_reservoir=40, td_gain=0.0, rls_alpha=10.0,
+                                   readout_sparsity=min(rec["zeros"], 0.99),
+                                   random_state=1).fit(Xtr, ytr)
+    assert rec["mask_acc"] == pytest.approx(mask.score(Xte, yte))
+    for name in ("accuracy", "p2", "p3", "p4", "p5", "summary"):
+        _check_tables((tmp_path / f"readings_{name}.rst").read_text())
+    assert "Early stopping of the decision echo" in \
+        (tmp_path / "readings_accuracy.rst").read_text()
+
+
+def test_merge_records_keeps_the_metadata_of_earlier_runs(tmp_path):
+    path = tmp_path / "r.json"
+    _report.merge_records(path, [{"k": 1, "v": 0}], ("k",), {"command": "first"})
+    _report.merge_records(path, [{"k": 2, "v": 0}], ("k",), {"command": "second"})
+    data = json.loads(path.read_text())
+    assert data["meta"]["command"] == "second" and data["meta"]["run"] == 1
+    assert [(m["command"], m["run"]) for m in data["meta"]["earlier_runs"]] == [("first", 0)]
+    assert [r["run"] for r in data["records"]] == [0, 1]
+    _report.merge_records(path, [], ("k",), {"command": "nothing"})  # no records: no change
+    assert json.loads(path.read_text()) == data
+    # a run whose records are all replaced leaves the history
+    _report.merge_records(path, [{"k": 2, "v": 1}], ("k",), {"command": "third"})
+    meta = json.loads(path.read_text())["meta"]
+    assert meta["run"] == 2 and [m["command"] for m in meta["earlier_runs"]] == ["first"]
+    _report.merge_records(path, [{"k": 1, "v": 1}], ("k",), {"command": "fourth"})
+    meta = json.loads(path.read_text())["meta"]
+    assert [m["command"] for m in meta["earlier_runs"]] == ["third"]
+    # a file written before runs were numbered: its records are run 0
+    path.write_text(json.dumps({"meta": {"command": "old"}, "records": [{"k": 5}]}))
+    _report.merge_records(path, [{"k": 6}], ("k",), {"command": "new"})
+    data = json.loads(path.read_text())
+    assert data["meta"]["run"] == 1 and data["meta"]["earlier_runs"] == [{"command": "old"}]
+
+
+def test_sequence_list_passes_sample_weights_on():
+    import bench_label_noise as bl
+    X, y, _, _ = bl.toy_sequences(0)
+    w = np.random.RandomState(1).uniform(0, 2, len(y))
+    model = ITDSReservoirClassifier(n_reservoir=20, random_state=0)
+    wrapped = bl.SequenceList(model).fit(bl.object_array(X), y, sample_weight=w)
+    direct = ITDSReservoirClassifier(n_reservoir=20, random_state=0).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(wrapped.estimator_.readout_.W, direct.readout_.W)
+    plain = ITDSReservoirClassifier(n_reservoir=20, random_state=0).fit(X, y)
+    assert not np.array_equal(plain.readout_.W, direct.readout_.W)
+
+
 def _check_tables(text):
     """Every list-table has rows as long as its header (docutils refuses others)."""
     assert text.startswith(".. list-table::")
@@ -250,6 +408,9 @@ def test_label_noise_quick_run_with_cleanlab(tmp_path):
     recs = json.loads((tmp_path / "label_noise.json").read_text())["records"]
     names = {r["model"] for r in recs}
     assert bl.PEER in names and "CleanLearning(ITDSReservoirClassifier())" in names
+    # the reservoir runs its defaults, its ablation and the labelled LMS setting only
+    assert {n for n in names if n.startswith("ITDSReservoirClassifier")} == {
+        bl._default_label("reservoir"), "ITDSReservoirClassifier(td_gain=0)", bl.LMS_LABEL}
     assert {r["dataset"] for r in recs} == {"digits", "toy_sequences"}
     for r in recs:
         assert 0 <= r["acc"] <= 1 and r["fit_seconds"] > 0
