@@ -35,11 +35,13 @@ from sklearn_itds import ITDSReservoirClassifier
 from sklearn_itds.robustness import corrupt_labels
 
 QUICK = os.environ.get("SKLEARN_ITDS_QUICK", "0") not in ("", "0")
+# With the classifier's default decision echo, td_timescale is the number of
+# passes over which a trial's echo averages the readout's decisions.
 if QUICK:
-    GAINS, TIMESCALES, CV, PARAMS = [0.0, 2.0], [2.0, 5.0], 2, dict(
+    GAINS, TIMESCALES, CV, PARAMS = [0.0, 2.0], [1.0, 2.0], 2, dict(
         n_reservoir=60)
 else:
-    GAINS, TIMESCALES, CV, PARAMS = [0.0, 0.5, 1.0, 2.0, 4.0], [2.0, 5.0, 20.0], 3, dict(
+    GAINS, TIMESCALES, CV, PARAMS = [0.0, 0.5, 1.0, 2.0, 4.0], [1.0, 2.0, 5.0], 3, dict(
         n_reservoir=200)
 
 X, y = load_digits(return_X_y=True)
