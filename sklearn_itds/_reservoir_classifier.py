@@ -198,8 +198,9 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
     validation_scores_ : list of float or None
         With ``early_stopping`` (where it applies), each pass's leave-one-out
         accuracy on the training labels; None otherwise.
-    best_validation_score_ : float
-        With ``early_stopping`` (where it applies), the kept pass's score.
+    best_validation_score_ : float or None
+        With ``early_stopping`` (where it applies), the kept pass's score;
+        None otherwise.
 
     See Also
     --------
@@ -373,42 +374,7 @@ of shape (n_steps_i, n_features)
             order_rng = self._initialize(classes)
             rows = self.encoder_.fit(trials, sample_weight)
             targets = self._targets(y_index, rows.dtype)
-            # The decision echo remembers each training trial; with RLS every
-            # pass then refits the readout from its prior (see DecisionEcho),
-            # in closed form where the rule allows it.
-            echo = (DecisionEcho(targets, self.td_timescale)
-                    if self.echo == "decision" else None)
-            restart = echo is not None and self.learning_rule == "rls"
-            closed = restart and self.readout_.ridge_pass_applies()
-            solver = RidgeSolver(rows, sample_weight) if closed else None
-            self._fit_penalty(rows, targets, solver, sample_weight)
-            stopping = closed and self.early_stopping
-            self.validation_scores_ = [] if stopping else None
-            best = None  # early stopping: (score, readout arrays, outputs) of the kept pass
-            last = None  # the last completed epoch's a-priori outputs and labels
-            for _ in range(self.max_iter):
-                order = order_rng.permutation(len(y)) if self.shuffle else np.arange(len(y))
-                z_apriori = self._trial_pass(rows, targets, order,
-                                             None if echo is None else echo.D,
-                                             restart=restart and self.n_iter_ > 0,
-                                             solver=solver if closed else None,
-                                             sample_weight=sample_weight)
-                if z_apriori is None:
-                    break
-                last = (z_apriori, y_index[order],
-                        None if sample_weight is None else sample_weight[order])
-                if stopping:  # leave-one-out accuracy on the labels; ties: earlier
-                    score = _accuracy(*last)
-                    self.validation_scores_.append(score)
-                    if best is None or score > best[0] + _TIE:
-                        best = (score, self.readout_.snapshot(), last)
-                if echo is not None:
-                    echo.update(self.readout_.predict(rows))
-            if best is not None:
-                self.best_validation_score_, kept, last = best
-                self.readout_.restore(kept)
-            if last is not None:
-                self.temperature_ = _fit_temperature(*last)
+            self._passes(rows, targets, y_index, order_rng, sample_weight)
         return self
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None,
@@ -476,6 +442,50 @@ of shape (n_steps_i, n_features)
         self.n_iter_ = 0
         self.temperature_ = 1.0  # kept if the first epoch diverges
         return order_rng
+
+    def _passes(self, rows, targets, y_index, order_rng, sample_weight):
+        """``max_iter`` readout passes over the training rows (``fit``).
+
+        The decision echo remembers each training trial; with RLS every pass
+        then refits the readout from its prior (see ``DecisionEcho``), in
+        closed form where the rule allows it, and there ``early_stopping``
+        keeps the pass whose leave-one-out outputs agree best with the labels.
+        Sets the penalty, the validation scores and the temperature.
+        """
+        echo = (DecisionEcho(targets, self.td_timescale)
+                if self.echo == "decision" else None)
+        restart = echo is not None and self.learning_rule == "rls"
+        closed = restart and self.readout_.ridge_pass_applies()
+        solver = RidgeSolver(rows, sample_weight) if closed else None
+        self._fit_penalty(rows, targets, solver, sample_weight)
+        stopping = closed and self.early_stopping
+        self.validation_scores_ = [] if stopping else None
+        self.best_validation_score_ = None
+        best = None  # early stopping: (score, readout arrays, outputs) of the kept pass
+        last = None  # the last completed pass's a-priori outputs, labels and weights
+        for _ in range(self.max_iter):
+            order = (order_rng.permutation(len(y_index)) if self.shuffle
+                     else np.arange(len(y_index)))
+            z_apriori = self._trial_pass(rows, targets, order,
+                                         None if echo is None else echo.D,
+                                         restart=restart and self.n_iter_ > 0,
+                                         solver=solver, sample_weight=sample_weight)
+            if z_apriori is None:
+                break
+            last = (z_apriori, y_index[order],
+                    None if sample_weight is None else sample_weight[order])
+            if stopping:  # leave-one-out accuracy on the labels; ties: the earlier pass
+                score = _accuracy(*last)
+                self.validation_scores_.append(score)
+                if best is None or score > best[0] + _TIE:
+                    best = (score, self.readout_.snapshot(), last)
+            if echo is not None:
+                echo.update(self.readout_.predict(rows))
+        if best is not None:
+            self.best_validation_score_, kept, last = best
+            self.readout_.restore(kept)
+        if last is not None:
+            self.temperature_ = _fit_temperature(*last)
 
     def _targets(self, y_index, dtype):
         """One-hot targets of the class indices."""
