@@ -514,9 +514,9 @@ class ITDSMLPClassifier(MLPTrainingMixin, ClassifierMixin, BaseEstimator):
 
     def _predict_encoded(self, logits):
         """Predictions as 0/1 columns in the encoding of :meth:`_encode`."""
+        if self._y_type == "multiclass":  # softmax keeps the order: no need for it
+            return np.eye(logits.shape[1], dtype=bool)[np.argmax(logits, axis=1)]
         P = base.output_probabilities(logits, self.out_activation_)
-        if self._y_type == "multiclass":
-            return np.eye(P.shape[1], dtype=bool)[np.argmax(P, axis=1)]
         if self._y_type == "binary":
             return P[:, 1:] > 0.5
         return P > 0.5
@@ -543,12 +543,13 @@ class ITDSMLPClassifier(MLPTrainingMixin, ClassifierMixin, BaseEstimator):
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels (an indicator matrix for multilabel ``y``)."""
-        encoded = self._predict_encoded(self._checked_logits(X))
+        logits = self._checked_logits(X)
+        if self._y_type == "multiclass":  # the largest logit is the largest softmax
+            return self.classes_[np.argmax(logits, axis=1)]
+        encoded = self._predict_encoded(logits)
         if self._y_type == "multilabel-indicator":
             return encoded.astype(int)
-        if self._y_type == "binary":
-            return self.classes_[encoded[:, 0].astype(int)]
-        return self.classes_[np.argmax(encoded, axis=1)]
+        return self.classes_[encoded[:, 0].astype(int)]  # binary
 
     def input_gradient(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Gradient of each sample's cross-entropy loss with respect to its input.
