@@ -23,6 +23,7 @@ from sklearn_itds._itds import (
 )
 
 from _kernels import PATHS, needs_numba, path
+from _naive import bounded_delta, naive_gain, naive_given_echo
 
 LR, ALPHA, TAU = 0.3, 0.5, 3.0
 
@@ -54,16 +55,8 @@ def naive_itds(R, Y, rule, td_gain, td_timescale=TAU, split=False, mask=None):
     for r, y in zip(R, Y):
         z = r @ W
         d = r @ Wbar
-        e_sup = y - z
-        e_td = d - z
-        delta = (e_sup + td_gain * e_td) / (1 + td_gain)  # the bounded form
-        if rule == "lms":
-            gain = LR * r / (r @ r)
-        else:
-            Pr = P @ r
-            denom = 1.0 + r @ Pr
-            gain = Pr / denom
-            P = P - np.outer(Pr, Pr) / denom
+        delta = bounded_delta(y, z, d, td_gain)
+        gain, P = naive_gain(r, P, rule, LR)
         if split:
             W_pos = np.maximum(W_pos + np.outer(gain, np.maximum(delta, 0)), 0)
             W_neg = np.maximum(W_neg + np.outer(gain, np.maximum(-delta, 0)), 0)
@@ -880,23 +873,6 @@ def test_softmax_echo_follow_is_an_ema_step():
 # -- the decision echo: echo rows given by the caller ---------------------------------
 
 
-def naive_given_echo(R, Y, D, rule, td_gain, td_sign=1, W=None, P=None):
-    """One pass with a fixed echo row per sample, written out (dense P)."""
-    W = np.zeros((R.shape[1], Y.shape[1])) if W is None else W.copy()
-    P = np.eye(R.shape[1]) / ALPHA if P is None else P.copy()
-    for r, y, d in zip(R, Y, D):
-        z = r @ W
-        delta = ((y - z) + td_sign * td_gain * (d - z)) / (1 + td_gain)
-        if rule == "rls":
-            Pr = P @ r
-            gain = Pr / (1 + r @ Pr)
-            P = P - np.outer(gain, Pr)
-        else:
-            gain = LR * r / (r @ r)
-        W = W + np.outer(gain, delta)
-    return W, P
-
-
 @pytest.mark.parametrize("rule, block", [("lms", 0), ("rls", 0), ("rls", 64)])
 @pytest.mark.parametrize("td_gain, td_sign", [(0.0, 1), (1.5, 1), (0.6, -1)])
 def test_given_echo_rows_follow_the_naive_rule(rule, block, td_gain, td_sign):
@@ -906,7 +882,7 @@ def test_given_echo_rows_follow_the_naive_rule(rule, block, td_gain, td_sign):
     readout = _readout(20, 3, rule, td_gain, echo="decision", td_sign=td_sign)
     readout.block_size = block
     Z = readout.partial_fit(R, Y, D)
-    W, P = naive_given_echo(R, Y, D, rule, td_gain, td_sign)
+    W, P = naive_given_echo(R, Y, D, rule, td_gain, td_sign, lr=LR, alpha=ALPHA)
     np.testing.assert_allclose(readout.W, W, rtol=1e-9, atol=1e-11)
     assert not readout.W_echo.any()  # no echo readout learns
     if rule == "rls":
@@ -931,7 +907,7 @@ def test_ridge_pass_is_a_restarted_rls_pass(n, td_gain):
     closed = _readout(50, 3, "rls", td_gain, echo="decision")
     closed.partial_fit(R[:20], Y[:20], D[:20])  # something to restart from
     Z = closed.ridge_pass(RidgeSolver(R), Y, D)
-    W, P = naive_given_echo(R, Y, D, "rls", td_gain)
+    W, P = naive_given_echo(R, Y, D, "rls", td_gain, lr=LR, alpha=ALPHA)
     np.testing.assert_allclose(closed.W, W, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(closed.P, P, rtol=1e-8, atol=1e-10)
     S = (Y + td_gain * D) / (1 + td_gain)  # ridge toward the stabilized targets

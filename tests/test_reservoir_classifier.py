@@ -21,6 +21,8 @@ from sklearn.model_selection import train_test_split
 from sklearn_itds import ITDSReservoirClassifier, _reservoir_classifier
 from sklearn_itds.robustness import corrupt_labels
 
+from _naive import bounded_delta, naive_gain, naive_given_echo
+
 
 @pytest.fixture(scope="module")
 def iris():
@@ -124,14 +126,8 @@ def naive_itds(R, Y, rule, td_gain, td_timescale, lr, alpha, epochs, echo="learn
     for _ in range(epochs):
         for r, y in zip(R, Y):
             z, d = r @ W, r @ Wbar
-            delta = ((y - z) + td_sign * td_gain * (d - z)) / (1 + td_gain)
-            if rule == "rls":
-                Pr = P @ r
-                gain = Pr / (1 + r @ Pr)
-                P = P - np.outer(gain, Pr)
-            else:
-                gain = lr * r / (r @ r)
-            W = W + np.outer(gain, delta)
+            gain, P = naive_gain(r, P, rule, lr)
+            W = W + np.outer(gain, bounded_delta(y, z, d, td_gain, td_sign))
             if echo == "learned":
                 Wbar = Wbar + np.outer(gain, z - d) / td_timescale
             else:  # the weight average
@@ -227,19 +223,8 @@ def naive_decision(R, Y, td_gain, td_timescale, alpha, passes, rule="rls", td_si
     D = Y.copy()
     W = np.zeros((R.shape[1], Y.shape[1]))
     for _ in range(passes):
-        if rule == "rls":
-            W = np.zeros_like(W)
-            P = np.eye(R.shape[1]) / alpha
-        for r, y, d in zip(R, Y, D):
-            z = r @ W
-            delta = ((y - z) + td_sign * td_gain * (d - z)) / (1 + td_gain)
-            if rule == "rls":
-                Pr = P @ r
-                gain = Pr / (1 + r @ Pr)
-                P = P - np.outer(gain, Pr)
-            else:
-                gain = lr * r / (r @ r)
-            W = W + np.outer(gain, delta)
+        W, _ = naive_given_echo(R, Y, D, rule, td_gain, td_sign,
+                                W=None if rule == "rls" else W, lr=lr, alpha=alpha)
         decisions = np.eye(Y.shape[1])[np.argmax(R @ W, axis=1)]
         D = D + (decisions - D) / td_timescale
     return W, D
