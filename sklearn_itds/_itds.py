@@ -86,11 +86,12 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 import numpy as np
-from scipy.linalg import get_lapack_funcs, solve_triangular
 from scipy.linalg import get_blas_funcs
 from scipy.special import expit
 
 from . import _jit
+from ._blocked import rls_block
+from ._history import TDHistory  # here too: pickles of earlier versions name _itds
 from ._threads import single_blas_thread
 
 __all__ = [
@@ -99,7 +100,6 @@ __all__ = [
     "DecisionEcho",
     "ITDSReadout",
     "SoftmaxEcho",
-    "TDHistory",
     "echo_logit_rows",
     "follow_weight_average",
     "make_sparsity_mask",
@@ -122,7 +122,7 @@ RUNAWAY_FACTOR = 1e3
 epoch counts as a runaway readout (see :meth:`ITDSReadout.diverged`)."""
 
 _WATCHED_ROWS = 32  # recent rows whose current outputs the runaway watch reads
-RLS_BLOCK = 64  # rows per exact block RLS update (see ITDSReadout._rls_block)
+RLS_BLOCK = 64  # rows per exact block RLS update (see _blocked.rls_block)
 
 
 def stabilized_error(target, output, echo, td_gain, bounded=False, td_sign=1):
@@ -169,134 +169,6 @@ def make_sparsity_mask(shape, sparsity, random_state):
     return mask
 
 
-class TDHistory:
-    """Accumulate the iTDS diagnostics and close them per epoch.
-
-    Recorded per epoch:
-
-    - ``e_sup``: mean ``|y - z|`` over outputs and updates;
-    - ``e_td``: mean ``|d - z|``;
-    - ``td_ratio``: ``e_td / e_sup``;
-    - ``cosine``: cosine between the stacked e_sup and e_td vectors of the epoch
-      (positive: the two errors reinforce, negative: they cancel);
-    - ``weight_change``: mean Frobenius norm of the update ``step(delta, r)``;
-    - ``loss``: mean squared supervised error per update, ``0.5 |e_sup|^2``
-      summed over outputs (for softmax outputs, on the probabilities);
-    - ``n_updates``: number of weight updates in the epoch.
-    """
-
-    fields = ("e_sup", "e_td", "td_ratio", "cosine", "weight_change", "loss",
-              "n_updates")
-
-    def __init__(self):
-        self.epochs = {name: [] for name in self.fields}
-        self._clear()
-
-    def _clear(self):
-        self._abs_sup = self._abs_td = 0.0
-        self._dot = self._sq_sup = self._sq_td = 0.0
-        self._n_values = 0
-        self._change = 0.0
-        self._n_updates = 0
-        self._weight = 0.0  # total weight of the rows (1 each when unweighted)
-
-    def record(self, e_sup, e_td, change_norms, sample_weight=None):
-        """Add a block of errors (n_updates, n_outputs) and update norms.
-
-        With ``sample_weight`` (one non-negative weight per row) every mean
-        and sum is weighted, so a row of integer weight ``k`` counts as ``k``
-        copies of it; ``n_updates`` still counts rows.
-        """
-        if sample_weight is None:
-            self._abs_sup += float(np.abs(e_sup).sum())
-            self._abs_td += float(np.abs(e_td).sum())
-            self._dot += float(np.vdot(e_sup, e_td))
-            self._sq_sup += float(np.vdot(e_sup, e_sup))
-            self._sq_td += float(np.vdot(e_td, e_td))
-            self._n_values += e_sup.size
-            self._change += float(np.sum(change_norms))
-            self._weight += np.size(change_norms)
-        else:
-            w = np.asarray(sample_weight, dtype=float)
-            self._abs_sup += float(w @ np.abs(e_sup).sum(axis=1))
-            self._abs_td += float(w @ np.abs(e_td).sum(axis=1))
-            self._dot += float(w @ np.einsum("ij,ij->i", e_sup, e_td))
-            self._sq_sup += float(w @ np.einsum("ij,ij->i", e_sup, e_sup))
-            self._sq_td += float(w @ np.einsum("ij,ij->i", e_td, e_td))
-            self._n_values += float(w.sum()) * e_sup.shape[1]
-            self._change += float(w @ np.asarray(change_norms, dtype=float))
-            self._weight += float(w.sum())
-        self._n_updates += np.size(change_norms)
-
-    def is_finite(self):
-        """True when the errors recorded in the open epoch are all finite.
-
-        A-priori errors so large that their squares overflow mean the weights
-        blew up even if they are still (barely) finite.
-        """
-        return bool(np.isfinite([self._abs_sup, self._abs_td, self._sq_sup,
-                                 self._sq_td, self._change]).all())
-
-    def discard_epoch(self):
-        """Forget what was recorded since the last :meth:`end_epoch`."""
-        self._clear()
-
-    def checkpoint(self):
-        """A token for :meth:`rollback`: the epochs' count and the open epoch."""
-        return ({name: len(v) for name, v in self.epochs.items()},
-                {k: v for k, v in vars(self).items() if k != "epochs"})
-
-    def rollback(self, token):
-        """Go back to a :meth:`checkpoint` (epochs closed since are dropped)."""
-        counts, accumulators = token
-        for name, values in self.epochs.items():
-            del values[counts[name]:]
-        vars(self).update(accumulators)
-
-    def end_epoch(self):
-        """Close the current epoch; a no-op when nothing was recorded."""
-        if self._n_updates == 0:
-            return
-        if self._n_values == 0:  # only rows of zero weight
-            e_sup = e_td = np.nan
-        else:
-            e_sup = self._abs_sup / self._n_values
-            e_td = self._abs_td / self._n_values
-        norm = np.sqrt(self._sq_sup * self._sq_td)
-        total = self._weight
-        row = {
-            "e_sup": e_sup,
-            "e_td": e_td,
-            "td_ratio": e_td / e_sup if e_sup > 0 else np.nan,
-            "cosine": self._dot / norm if norm > 0 else np.nan,
-            "weight_change": self._change / total if total > 0 else np.nan,
-            "loss": 0.5 * self._sq_sup / total if total > 0 else np.nan,
-            "n_updates": self._n_updates,
-        }
-        for name in self.fields:
-            self.epochs[name].append(row[name])
-        self._clear()
-
-    def describe_last(self):
-        """The last epoch as a progress-line fragment."""
-        cosine = self.epochs["cosine"][-1]
-        # The cosine is undefined while e_td is exactly 0 (the echo still
-        # equals the readout, e.g. a first epoch of one batch): say so.
-        if np.isfinite(cosine):
-            cosine = f"{cosine:+.3f}"
-        elif self.epochs["e_td"][-1] == 0:
-            cosine = "undefined (e_td = 0: the echo equals the output)"
-        else:
-            cosine = "undefined (an error is exactly 0)"
-        return (f"e_sup = {self.epochs['e_sup'][-1]:.5f}, "
-                f"e_td = {self.epochs['e_td'][-1]:.5f}, "
-                f"cosine = {cosine}")
-
-    def as_dict(self):
-        """The per-epoch diagnostics as a dict of 1-D arrays."""
-        return {name: np.asarray(values) for name, values in self.epochs.items()}
-
-
 class ITDSReadout:
     """A linear readout ``W`` and its echo ``Wbar``, trained online by iTDS.
 
@@ -318,8 +190,9 @@ class ITDSReadout:
     ``Wbar += (W - Wbar) / td_timescale`` (``_follow``).
 
     :meth:`partial_fit` with RLS (float64, no sign split, no mask) makes the
-    same updates ``block_size`` rows at a time (``_rls_block``, exact up to
-    rounding; for either echo); ``block_size = 0`` gives the per-row reference.
+    same updates ``block_size`` rows at a time
+    (:func:`~sklearn_itds._blocked.rls_block`, exact up to rounding; for
+    either echo); ``block_size = 0`` gives the per-row reference.
 
     **Row weights.** :meth:`partial_fit` and :meth:`update` take a
     non-negative weight ``w`` per row (``sample_weight``); without one every
@@ -339,9 +212,10 @@ class ITDSReadout:
     - the learned echo's step is the same row's gain, so it is weighted
       alike; the weight-average echo counts a row of weight ``w`` as ``w``
       of its steps: ``Wbar += (1 - (1 - 1 / td_timescale)^w) (W - Wbar)``.
-    - the diagnostics (:class:`TDHistory`) are weighted means of the
-      a-priori errors; ``weight_change`` is the readout's total change per
-      unit of weight (the sum of the rows' step norms over their total weight).
+    - the diagnostics (:class:`~sklearn_itds._history.TDHistory`) are
+      weighted means of the a-priori errors; ``weight_change`` is the
+      readout's total change per unit of weight (the sum of the rows' step
+      norms over their total weight).
 
     A row of weight 0 changes nothing (its a-priori output is still
     returned).
@@ -737,126 +611,13 @@ class ITDSReadout:
                 and self.coef_pair.dtype == np.float64)
 
     def _rls_block(self, R, Y, ZD, gain_norms, echo=None, w=None):
-        """The per-row RLS updates of the ``b`` rows of ``R``, done at once, exactly.
-
-        With ``P`` and ``C = [W | Wbar]`` at the block start, ``q_i = P_i r_i``
-        and ``denom_i = 1 + r_i^T P_i r_i`` (``P_i``: ``P`` after the rows
-        before ``i``) do not depend on the targets: they come from the LDL
-        factorization ``S = I + R P R^T = L D L^T`` (``D_ii = denom_i``,
-        ``L_ij = r_i^T q_j / denom_j``) as ``Q = P R^T L^{-T}``. The a-priori
-        outputs then follow from the earlier errors of the block,
-        ``[z_i, d_i] = r_i C + sum_{j<i} L_ij err_j``, and the rule's errors
-        are affine in them, ``err_i = [z_i, d_i] @ mix + [y_i / (1 + td_gain), 0]``
-        (:func:`rule_matrix`), so all errors solve one unit lower triangular
-        system. Then ``C += Q D^{-1} E`` and ``P -= Q D^{-1} Q^T`` (level-3
-        BLAS on the lower triangle of ``P``). The result equals ``b`` calls of
-        :meth:`_update` up to rounding.
-
-        Row weights ``w``: the factorization is that of the rows ``sqrt(w_i)
-        r_i`` (``q_i``, ``denom_i`` and ``P`` of the weighted updates, see the
-        class docstring) and the errors stay unscaled, with the gains ``g_j =
-        w_j q_j / denom_j`` of the weighted updates: ``L_ij = r_i^T g_j``,
-        read off ``R Qt^T`` (a row of weight 0 has ``g = 0`` but an output).
-
-        Writes the a-priori ``[z, d]`` rows into ``ZD`` and ``scale |gain|``
-        into ``gain_norms``; returns False (changing nothing) when ``S`` is
-        not numerically positive definite.
-        """
-        K = self.n_outputs
-        b = R.shape[0]
-        lin = _block_blas(self.coef_pair.dtype)
-        Rw = R if w is None else R * np.sqrt(w)[:, None]
-        RP = lin.symm(1.0, self.P, Rw, side=1, lower=1)  # R P, (b, n), F order
-        S = RP @ Rw.T
-        S.flat[::b + 1] += 1.0
-        Lc, info = lin.potrf(S, lower=1, clean=1, overwrite_a=1)  # S = Lc Lc^T
-        sd = np.diag(Lc).copy()  # sqrt(denom_i)
-        if info != 0 or not np.all(sd > 0):
-            return False
-        Qt = lin.trsm(1.0, Lc, RP, lower=1, overwrite_b=1)  # Lc^{-1} R P = (Q D^-1/2)^T
-        if w is None:
-            L_strict = np.tril(Lc, -1) / sd  # L - I
-        else:  # from here on sd is sqrt(denom / w): g_j = Qt_j / sd_j (0 where w = 0)
-            with np.errstate(divide="ignore"):
-                sd = sd / np.sqrt(w)
-            L_strict = np.tril(R @ Qt.T, -1) / sd
-        lin.syrk(-1.0, Qt, beta=1.0, c=self.P, trans=1, lower=1, overwrite_c=1)
-        gain_norms[...] = np.sqrt(np.einsum("ij,ij->i", Qt, Qt)) / sd
-        if self.echo == "weight_average":
-            self._average_block(R, Y, ZD, Qt, sd, L_strict, w)
-            return True
-        zd0 = R @ self.coef_pair
-        if echo is not None:  # a given echo: constant, the echo columns of mix are 0
-            zd0[:, K:] = echo
-        rhs = zd0 @ self.mix
-        rhs[:, :K] += Y * self._target_scale
-        # err_i = (zd0_i + sum_j L_ij err_j) mix + t_i, with mix = kron(m, I_K):
-        # for each output k the pairs (delta_ik, echo_ik) of all rows solve
-        # (I - kron(L - I, m^T)) v = rhs, unit lower triangular (2b x 2b).
-        m_T = self.mix[::K, ::K].T  # mix = kron(m, I_K): its 2 x 2 m
-        A = (L_strict[:, None, :, None] * -m_T[None, :, None, :]).reshape(2 * b, 2 * b)
-        A.flat[::2 * b + 1] = 1.0
-        E = solve_triangular(A, rhs.reshape(2 * b, K), lower=True, unit_diagonal=True,
-                             check_finite=False).reshape(b, 2 * K)
-        ZD[...] = zd0 + L_strict @ E
-        self.coef_pair += Qt.T @ (E / sd[:, None])
-        return True
-
-    def _average_block(self, R, Y, ZD, Qt, sd, L_strict, w=None):
-        """The ``W``/``Wbar`` part of :meth:`_rls_block` for the weight-average echo.
-
-        With ``a = 1 - 1 / td_timescale`` and ``g_j = q_j / denom_j`` (so that
-        ``W_{j+1} = W_j + outer(g_j, delta_j)`` and ``r_i^T g_j = L_ij``), the
-        per-row ``Wbar <- Wbar + (W - Wbar) / td_timescale`` gives, before row
-        ``i`` of the block and at its end (``i = b``)::
-
-            Wbar_i = a^i Wbar_0 + (1 - a^i) W_0 + sum_{j<i} (1 - a^(i-j)) outer(g_j, delta_j)
-
-        so ``d_i = a^i r_i Wbar_0 + (1 - a^i) r_i W_0 + sum_{j<i} (1 - a^(i-j))
-        L_ij delta_j`` is affine in the earlier errors as ``z_i`` is, and the
-        errors ``delta_i = y_i / (1 + td_gain) + own z_i + lam d_i`` (``own``,
-        ``lam``: the first block column of ``mix``) solve one unit lower
-        triangular system. It is the learned case's system with the echo's
-        unknowns at zero and the ``delta``-``delta`` coupling ``-(own + lam (1 -
-        a^(i-j))) L_ij``, so with ``td_gain == 0`` ``W`` is bit for bit the
-        learned echo's. Equal to the per-row updates up to rounding (tested).
-
-        With row weights the echo takes ``w_j`` steps after row ``j``, so the
-        powers count weight instead of rows: ``i`` becomes ``c_i = sum_{j<i}
-        w_j`` and ``b`` the block's total weight.
-        """
-        K = self.n_outputs
-        b = R.shape[0]
-        a = 1.0 - 1.0 / self.td_timescale
-        rows = np.arange(b)
-        total = b  # the echo's steps before each row, and in the block
-        if w is not None:
-            rows = np.concatenate(([0.0], np.cumsum(w[:-1])))
-            total = rows[-1] + w[-1]
-        lag = rows[:, None] - rows[None, :]
-        reach = np.where(lag > 0, 1.0 - a ** np.maximum(lag, 0), 0.0)  # 1 - a^(i-j), j < i
-        start = a ** rows  # a^i
-        zd0 = R @ self.coef_pair
-        zd0[:, K:] = start[:, None] * zd0[:, K:] + (1.0 - start)[:, None] * zd0[:, :K]
-        rhs = zd0 @ self.mix  # echo columns of mix are zero: rhs[:, K:] == 0
-        rhs[:, :K] += Y * self._target_scale
-        m_T = self.mix[::K, ::K].T
-        A4 = L_strict[:, None, :, None] * -m_T[None, :, None, :]
-        A4[:, 0, :, 0] = L_strict * -(m_T[0, 0] + m_T[0, 1] * reach)
-        A = A4.reshape(2 * b, 2 * b)
-        A.flat[::2 * b + 1] = 1.0
-        E = solve_triangular(A, rhs.reshape(2 * b, K), lower=True, unit_diagonal=True,
-                             check_finite=False).reshape(b, 2 * K)
-        ZD[:, :K] = zd0[:, :K] + (L_strict @ E)[:, :K]
-        ZD[:, K:] = zd0[:, K:] + (L_strict * reach) @ E[:, :K]
-        E[:, K:] = (1.0 - a ** (total - rows))[:, None] * E[:, :K]
-        U = Qt.T @ (E / sd[:, None])
-        W, Wbar = self.W, self.W_echo
-        end = a ** total
-        Wbar *= end
-        Wbar += (1.0 - end) * W
-        Wbar += U[:, K:]
-        W += U[:, :K]
+        """The per-row RLS updates of the rows of ``R`` at once, exactly
+        (:func:`~sklearn_itds._blocked.rls_block`); False, changing nothing,
+        when the block's system is not numerically positive definite."""
+        return rls_block(self.P, self.coef_pair, self.mix, self._target_scale, R, Y,
+                         ZD, gain_norms, echo=echo, w=w,
+                         average=self.td_timescale if self.echo == "weight_average"
+                         else None)
 
     def _record(self, ZD, Y, gain_norms, w=None):
         K = self.n_outputs
@@ -1074,13 +835,6 @@ def rule_matrix(n_outputs, td_gain, td_timescale, td_sign=1, echo="learned"):
         own, lam = -(1.0 - td_gain) / (1.0 + td_gain), -lam
     return np.block([[own * eye, inv_t * eye],
                      [lam * eye, -inv_t * eye]])
-
-
-@lru_cache(maxsize=None)
-def _block_blas(dtype):
-    symm, syrk, trsm = get_blas_funcs(("symm", "syrk", "trsm"), dtype=dtype)
-    potrf, = get_lapack_funcs(("potrf",), dtype=dtype)
-    return SimpleNamespace(symm=symm, syrk=syrk, trsm=trsm, potrf=potrf)
 
 
 @lru_cache(maxsize=None)

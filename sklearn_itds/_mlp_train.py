@@ -29,7 +29,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
 
 from . import _mlp_base as base
-from ._itds import SoftmaxEcho, TDHistory, make_sparsity_mask, softmax, split_error
+from ._history import TDHistory
+from ._itds import SoftmaxEcho, make_sparsity_mask, softmax, split_error
 from ._itds import stabilized_error
 from ._optimizers import SGD, Adam, make_optimizer
 from ._threads import AdaptiveBlasThreads

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from scipy.special import log_softmax, softmax
 
+from sklearn_itds._history import TDHistory
 from sklearn_itds._itds import (
     ITDSReadout,
     SoftmaxEcho,
-    TDHistory,
     make_sparsity_mask,
     rule_matrix,
     split_error,
