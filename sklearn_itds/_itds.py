@@ -780,8 +780,10 @@ class DecisionEcho:
 
     Unlike the readout echoes, ``D`` is not a function of the features: it is
     a memory of the training samples, so it exists for ``fit``'s passes only.
-    :meth:`decisions` gives the echo of new samples: the readout's present
-    decisions on them.
+    Samples seen for the first time (a ``partial_fit`` call's) have no past
+    decisions: their echo is their targets, and they are learned plainly.
+    :meth:`decisions` serves the diagnostics that probe a sample's step as
+    the readout now stands (``ITDSReadout.step_norms``).
 
     Parameters
     ----------

@@ -115,9 +115,12 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         output, held fixed during a pass; it starts at the labels, so the
         first pass learns plainly. With RLS every pass of ``fit`` refits the
         readout from its prior: a pass is ridge toward ``(y + td_gain d) /
-        (1 + td_gain)``, computed in closed form. In ``partial_fit`` the echo
-        of new trials is the readout's decision on them before the call (the
-        labels on the first call). "learned": a second readout ``Wbar`` that
+        (1 + td_gain)``, computed in closed form. ``partial_fit`` passes once
+        over trials it has not seen: they have no past decisions, so their
+        echo is their labels and the call learns plainly, as ``fit``'s first
+        pass does. (The readout echoes, "learned" and "weight_average", do
+        act across calls; on digits streams they were no better than plain
+        learning: docs/results, "Where iTDS does not help".) "learned": a second readout ``Wbar`` that
         learns to reproduce the readout's output ``z``, ``td_timescale``
         times more slowly (``Wbar += step(z - d, r) / td_timescale``).
         "weight_average": an exponential moving average of the readout's
@@ -419,10 +422,11 @@ of shape (n_steps_i, n_features)
             targets = self._targets(y_index, rows.dtype)
             if first:
                 self._fit_penalty(rows, targets, sample_weight=sample_weight)
-            echo = None  # the decision echo of new trials: the present decisions
-            if self.echo == "decision":
-                echo = (targets if first else
-                        DecisionEcho.decisions(self.readout_.predict(rows)))
+            # The decision echo of trials not seen before: their labels (no past
+            # decisions). Their present decisions instead would let a stream's
+            # early mistakes outvote its labels (a class-sorted stream never
+            # learns its later classes; with wrong labels the model collapses).
+            echo = targets if self.echo == "decision" else None
             z_apriori = self._trial_pass(rows, targets, np.arange(len(y_index)), echo,
                                          sample_weight=sample_weight)
             if z_apriori is not None:
