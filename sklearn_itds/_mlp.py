@@ -22,6 +22,7 @@ from ._validation import (
     COMMON,
     INT,
     REAL,
+    check_auto,
     check_bool,
     check_classes,
     check_echo,
@@ -149,7 +150,7 @@ class ITDSMLPClassifier(MLPTrainingMixin, ClassifierMixin, BaseEstimator):
     td_gain : float, default=2.0
         Weight of the top-down error (>= 0); 0 is plain supervised learning.
     td_timescale : float, default=20.0
-        How many times slower the echo learns than the network (> 0). The
+        How many times slower the echo learns than the network (>= 1). The
         defaults were chosen with ``benchmarks/select_defaults.py mlp`` on
         load_digits with 0, 30 and 40 % wrong training labels.
     echo : {"learned", "weight_average"}, default="learned"
@@ -334,8 +335,9 @@ class ITDSMLPClassifier(MLPTrainingMixin, ClassifierMixin, BaseEstimator):
                 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be a tuple of ints >= 1, got "
                              f"{self.hidden_layer_sizes!r}.")
-        if self.batch_size != "auto":
-            check_params(self, {"batch_size": (INT, 1, None, "left")})
+        batch = {"batch_size": (INT, 1, None, "left")}
+        if not check_auto(self, "batch_size", batch):
+            check_params(self, batch)
         if self.solver == "lbfgs" and (self.td_gain != 0 or self.feedback_split):
             raise ValueError(
                 f"solver='lbfgs' needs td_gain=0 and feedback_split=False (got "

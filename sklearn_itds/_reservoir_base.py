@@ -31,6 +31,7 @@ from ._threads import single_blas_thread
 from ._validation import (
     COMMON,
     RESERVOIR,
+    check_auto,
     check_bool,
     check_echo,
     check_option,
@@ -68,8 +69,7 @@ class ReservoirMixin:
 
     def _check_reservoir_params(self, extra=None):
         specs = {**COMMON, **RESERVOIR, **(extra or {})}
-        if isinstance(self.rls_alpha, str) and self.rls_alpha == "auto":
-            del specs["rls_alpha"]  # resolved by the estimator (see _rls_alpha)
+        check_auto(self, "rls_alpha", specs)  # "auto": see _rls_alpha
         check_params(self, specs)
         check_option(self.learning_rule, "learning_rule", _LEARNING_RULES)
         check_bool(self.feedback_split, "feedback_split")

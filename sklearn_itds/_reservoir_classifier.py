@@ -103,7 +103,7 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
     td_gain : float, default=2.0
         Weight of the top-down error (>= 0); 0 is plain supervised learning.
     td_timescale : float, default=1.0
-        How slowly the echo follows the readout (> 0). For the decision echo,
+        How slowly the echo follows the readout (>= 1). For the decision echo,
         the number of passes over which a trial's echo averages the
         readout's decisions (1: the decisions of the last pass); for the
         learned echo, how many times more slowly the echo readout learns;
@@ -326,8 +326,6 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
     def _check_params(self):
         self._check_reservoir_params({"n_steps": (INT, 1, None, "left")})
         check_option(self.representation, "representation", REPRESENTATIONS)
-        if isinstance(self.rls_alpha, str):
-            check_option(self.rls_alpha, "rls_alpha", ("auto",))
         if self.echo == "decision" and self.td_sign == -1 and self.td_gain >= 1:
             raise ValueError(
                 f"td_sign=-1 with echo='decision' needs td_gain < 1 (got "
@@ -568,7 +566,12 @@ of shape (n_steps_i, n_features)
         Nothing is learned. Comparing labels that agree with the model with
         wrong labels (counter-trials) shows how much iTDS damps the response to
         contradictory examples (paper property P3); with ``td_gain=0`` the
-        values are the plain supervised update sizes.
+        values are the plain supervised update sizes. For the decision echo,
+        a sample's echo ``d`` is the readout's present decision on it: the
+        step a training trial gets in a further pass of ``fit`` whose echo
+        keeps the last pass's decisions (``td_timescale=1``). (A
+        :meth:`partial_fit` call, whose trials have no past decisions, makes
+        the plain step.)
 
         Parameters
         ----------

@@ -125,7 +125,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         In our measurements no ``td_gain > 0`` improved prediction or
         forecasting (docs/results), so the default is off.
     td_timescale : float, default=5.0
-        How many times slower the echo readout learns than the readout (> 0).
+        How many times slower the echo readout learns than the readout (>= 1).
     echo : {"learned", "weight_average"}, default="learned"
         What the echo readout ``Wbar`` is. "learned": a second readout that
         learns to reproduce the readout's output ``z``, ``td_timescale``
@@ -306,8 +306,6 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
             "feedback_scaling": (REAL, 0.0, None, "left"),
         })
         check_option(self.mode, "mode", _MODES)
-        if isinstance(self.rls_alpha, str):
-            check_option(self.rls_alpha, "rls_alpha", ("auto",))
         check_option(self.representation, "representation", REPRESENTATIONS)
         for name in ("bidirectional", "input_to_readout", "instance_norm",
                      "scale_inputs", "shuffle", "output_feedback", "teacher_forcing"):

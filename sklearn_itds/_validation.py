@@ -22,6 +22,7 @@ from ._itds import ECHO_READINGS, TD_SIGNS
 
 __all__ = [
     "Trials",
+    "check_auto",
     "check_bool",
     "check_classes",
     "check_echo",
@@ -47,7 +48,7 @@ INT = numbers.Integral
 # (type, min, max, include_boundaries) for the parameters every estimator has.
 COMMON = {
     "td_gain": (REAL, 0.0, None, "left"),
-    "td_timescale": (REAL, 0.0, None, "neither"),
+    "td_timescale": (REAL, 1.0, None, "left"),  # a slow echo: 1 follows at once
     "readout_sparsity": (REAL, 0.0, 1.0, "left"),
     "max_iter": (INT, 1, None, "left"),
     "verbose": (INT, 0, None, "left"),
@@ -185,6 +186,22 @@ def check_option(value, name, options):
     if not isinstance(value, str) or value not in options:
         allowed = ", ".join(repr(o) for o in options)
         raise ValueError(f"{name}={value!r} is not valid; use one of {allowed}.")
+
+
+def check_auto(estimator, name, specs):
+    """For a parameter that takes a number or "auto": True for "auto", which
+    is then dropped from ``specs`` (the estimator resolves it); any other
+    string is a ``ValueError`` that names both forms."""
+    value = getattr(estimator, name)
+    if not isinstance(value, str):
+        return False
+    if value != "auto":
+        kind, *limits = specs[name]
+        allowed = _range_text(*limits).replace("number", "an int" if kind is INT
+                                               else "a number")
+        raise ValueError(f"{name}={value!r} is not valid; use 'auto' or {allowed}.")
+    del specs[name]
+    return True
 
 
 def check_echo(estimator, readings=("learned", "weight_average")):

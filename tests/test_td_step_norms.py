@@ -14,7 +14,7 @@ from scipy.special import softmax
 from sklearn.datasets import load_digits, load_iris
 
 from sklearn_itds import ITDSMLPClassifier, ITDSReservoirClassifier, ITDSReservoirRegressor
-from sklearn_itds._itds import ITDSReadout
+from sklearn_itds._itds import DecisionEcho, ITDSReadout
 
 
 def _trained_readout(rule, td_gain, rng, n_in=12, n_out=3, n_warm=40):
@@ -75,11 +75,26 @@ def test_reservoir_classifier_matches_one_real_update(td_gain, echo):
     idx = [0, 60, 120, 10]
     labels = np.array([0, 2, 1, 0])  # two wrong, two right
     norms = clf.td_step_norms(X[idx], labels)
-    for i, label, norm in zip(idx, labels, norms):
+    rows = clf.encoder_.transform(clf._validate(X[idx]))
+    for k, (i, label, norm) in enumerate(zip(idx, labels, norms)):
         trial = copy.deepcopy(clf)
-        trial.partial_fit(X[i:i + 1], [label])  # exactly one update per trial
+        if echo == "decision":  # a further pass's update: the echo is the decision
+            r, t = rows[k:k + 1], np.eye(3)[[label]]
+            trial.readout_.partial_fit(r, t, DecisionEcho.decisions(clf.readout_.predict(r)))
+        else:
+            trial.partial_fit(X[i:i + 1], [label])  # exactly one update per trial
         np.testing.assert_allclose(
             norm, np.linalg.norm(trial.readout_.W - clf.readout_.W), rtol=1e-9)
+    if echo == "decision":  # partial_fit's new trials: the plain RLS step, d = y
+        P = np.tril(clf.readout_.P) + np.tril(clf.readout_.P, -1).T
+        for k, (i, label) in enumerate(zip(idx, labels)):
+            r = rows[k]
+            plain = (np.linalg.norm(P @ r) / (1 + r @ P @ r)
+                     * np.linalg.norm(np.eye(3)[label] - r @ clf.readout_.W))
+            trial = copy.deepcopy(clf)
+            trial.partial_fit(X[i:i + 1], [label])
+            np.testing.assert_allclose(
+                np.linalg.norm(trial.readout_.W - clf.readout_.W), plain, rtol=1e-9)
 
 
 def test_reservoir_regressor_matches_one_real_update():
