@@ -414,6 +414,26 @@ def _is_3d(X):
         return False
 
 
+def _check_input_kind(estimator, sequences, reset):
+    """Record (``reset``) or check that X holds sequences or static samples."""
+    if reset:
+        estimator._sequence_input = sequences
+        return
+    fitted = getattr(estimator, "_sequence_input", None)  # None: an older pickle
+    if fitted is None or fitted == sequences:
+        return
+    if fitted:
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted on sequences (a 3-D array or a "
+            f"list of 2-D arrays), but X is 2-D, which it would read as static "
+            f"samples, one per row. Pass sequences: for one sequence seq of shape "
+            f"(n_steps, n_features), use [seq] or seq[np.newaxis].")
+    raise ValueError(
+        f"{type(estimator).__name__} was fitted on static samples (a 2-D array), "
+        f"but X holds sequences (a 3-D array or a list of 2-D arrays). Pass a 2-D "
+        f"array (n_samples, n_features), or refit on sequences.")
+
+
 def validate_trials(estimator, X, y="no_validation", *, reset, y_numeric=False):
     """Validate trials: 2-D samples, 3-D sequences, or a list of sequences.
 
@@ -424,7 +444,9 @@ def validate_trials(estimator, X, y="no_validation", *, reset, y_numeric=False):
       is never read: a trial's states only depend on its own steps).
 
     A sequence's ``n_features_in_`` counts the features of one time step.
-    Returns a :class:`Trials`, or ``(trials, y)`` when ``y`` is given (pass
+    ``reset`` records which kind the model is fitted on; later calls must
+    pass the same kind (a single sequence, a 2-D array, would otherwise be
+    read as static samples, one per time step). Returns a :class:`Trials`, or ``(trials, y)`` when ``y`` is given (pass
     ``y`` in ``fit``, even if None). ``y_numeric`` validates a regression target
     (1-D or 2-D, numeric) instead of class labels.
     """
@@ -437,6 +459,7 @@ def validate_trials(estimator, X, y="no_validation", *, reset, y_numeric=False):
             isinstance(X[0], (list, tuple, np.ndarray)) and np.ndim(X[0]) >= 2:
         raise ValueError("X looks like a list of sequences of different shapes; pass "
                          "a list of 2-D arrays, each of shape (n_steps_i, n_features).")
+    _check_input_kind(estimator, _is_3d(X), reset)
     if not _is_3d(X):
         check_not_ragged(X, "a 2-D array (n_samples, n_features), a 3-D array "
                             "(n_samples, n_steps, n_features) or a list of 2-D arrays "

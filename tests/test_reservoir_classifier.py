@@ -542,6 +542,26 @@ def test_malformed_sequence_lists_get_clear_errors(sequences):
         clf.fit(X, y[:-1])
 
 
+def test_sequences_and_static_samples_are_not_mixed(sequences, iris):
+    """A model fitted on sequences rejects a 2-D X (one sequence alone would be
+    read as one static sample per time step), and the reverse; a rejected
+    partial_fit leaves the model as it was."""
+    X, y = sequences
+    clf = _clf().fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted on sequences.*\[seq\]"):
+        clf.predict(X[0])
+    np.testing.assert_array_equal(clf.predict([X[0]]), clf.predict(X)[:1])
+    W = clf.readout_.W.copy()
+    with pytest.raises(ValueError, match="fitted on sequences"):
+        clf.partial_fit(X[0], np.zeros(len(X[0]), dtype=int))
+    np.testing.assert_array_equal(clf.readout_.W, W)
+    X2, y2 = iris
+    static = _clf().fit(X2[:, :2], y2)
+    with pytest.raises(ValueError, match="fitted on static samples"):
+        static.predict(X[:5])
+    assert static.predict(X2[:5, :2]).shape == (5,)
+
+
 # -- what iTDS does ----------------------------------------------------------------------
 
 
