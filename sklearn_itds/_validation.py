@@ -369,7 +369,10 @@ class Trials(NamedTuple):
 
 
 def _sequence_list(X):
-    """True for a non-empty list/tuple whose items are all 2-D (one per sequence)."""
+    """True for a non-empty list/tuple (or 1-D object array, as pandas and
+    cleanlab hold sequences) whose items are all 2-D (one per sequence)."""
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1:
+        X = list(X)
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
     return all(getattr(x, "ndim", None) == 2 or
@@ -524,8 +527,8 @@ def partial_fit_classes(estimator, classes):
     if not hasattr(estimator, "classes_"):
         if classes is None:
             raise ValueError(
-                "classes must be passed on the first call to partial_fit, e.g. "
-                "partial_fit(X, y, classes=np.unique(y_all)).")
+                "classes must be passed on the first call to partial_fit, by "
+                "keyword: partial_fit(X, y, classes=np.unique(y_all)).")
         return classes
     if classes is not None and not np.array_equal(
             unique_labels(np.asarray(classes)), estimator.classes_):

@@ -542,6 +542,16 @@ def test_malformed_sequence_lists_get_clear_errors(sequences):
         clf.fit(X, y[:-1])
 
 
+def test_an_object_array_of_sequences_is_the_list(sequences):
+    """pandas and cleanlab hold sequences of unequal lengths in object arrays."""
+    X, y = sequences
+    held = np.empty(len(X), dtype=object)
+    held[:] = X
+    a, b = _clf().fit(X, y), _clf().fit(held, y)
+    np.testing.assert_array_equal(a.readout_.W, b.readout_.W)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(held[::-1])[::-1])
+
+
 def test_sequences_and_static_samples_are_not_mixed(sequences, iris):
     """A model fitted on sequences rejects a 2-D X (one sequence alone would be
     read as one static sample per time step), and the reverse; a rejected
