@@ -333,6 +333,7 @@ class TrialEncoder:
                                   or self.input_to_readout):
             U, shift = U.toarray() + shift, None  # a chunk of rows, densified
         dtype = self.reservoir.W.dtype
+        _check_representable(U, dtype)
         kind = self.representation
         T = U.shape[1] if U.ndim == 3 else self.n_steps
         # A one-feature row has no spread of its own: it is read as it is.
@@ -357,6 +358,20 @@ class TrialEncoder:
                 parts.append(np.tile(dense.astype(dtype, copy=False),
                                      n_features(kind, 1)))
         return np.hstack(parts)
+
+
+def _check_representable(U, dtype):
+    """Raise if a (scaled) input would overflow the reservoir's dtype."""
+    values = U.data if sparse.issparse(U) else U
+    if values.size == 0 or np.dtype(values.dtype).itemsize <= np.dtype(dtype).itemsize:
+        return
+    top = np.finfo(dtype).max
+    if values.max() >= top or values.min() <= -top:
+        name = np.dtype(dtype).name
+        raise ValueError(
+            f"X has values too large for the reservoir's dtype {name} (above "
+            f"{top:.3g} after scaling): they would become infinite. Rescale X, or "
+            f"use dtype=np.float64.")
 
 
 def instance_normalize(U, lengths=None):

@@ -78,3 +78,17 @@ def test_bad_dtype_is_rejected(Est, dtype, error):
     X, y = np.random.RandomState(0).rand(30, 2), np.arange(30) % 2
     with pytest.raises(error, match="dtype"):
         Est(n_reservoir=5, dtype=dtype).fit(X, y)
+
+
+def test_inputs_beyond_float32_get_a_clear_error():
+    """Finite float64 inputs that overflow float32 after scaling: an error that
+    names the dtype, not non-finite outputs blamed on the weights."""
+    X, y = load_digits(return_X_y=True)
+    clf = ITDSReservoirClassifier(n_reservoir=20, random_state=0).fit(X, y)
+    before = clf.predict(X[:5])
+    with pytest.raises(ValueError, match="too large for the reservoir's dtype float32"):
+        clf.predict(X * 1e50)
+    np.testing.assert_array_equal(clf.predict(X[:5]), before)
+    wide = ITDSReservoirClassifier(n_reservoir=20, random_state=0,
+                                   dtype=np.float64).fit(X, y)
+    assert np.isfinite(wide.predict_proba(X * 1e50)).all()  # float64 holds them
