@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_forecasting.py [--seeds 3]
     python benchmarks/bench_forecasting.py --grid     # the regressor's defaults
+    python benchmarks/bench_forecasting.py --differentiation 1
 
 Clients: skforecast's ``ForecasterRecursive`` and sktime's ``make_reduction``
 (recursive strategy), each with ``ITDSReservoirRegressor()`` at its defaults
@@ -13,7 +14,10 @@ Mackey-Glass series (``sklearn_itds.datasets``, every 3rd step). The last
 ``horizon`` points are held out and forecast in one recursive run; the score
 is the MAE of that forecast. A seasonal-naive forecast is printed for scale.
 Everything runs side by side in one process; ours is averaged over seeds
-(Ridge is deterministic).
+(Ridge is deterministic). ``--differentiation 1``: both tools model the
+first differences of the series and integrate the forecast back
+(skforecast's ``differentiation=1``; sktime's ``Differencer()`` in front of
+the reduction); results in ``bench_forecasting_diff1.json``.
 """
 
 import argparse
@@ -50,11 +54,15 @@ def mackey_glass():
 SERIES = {"airline": airline, "lynx": lynx, "mackey_glass": mackey_glass}
 
 
+DIFFERENTIATION = None  # set by --differentiation
+
+
 def forecast_skforecast(estimator, y, lags, horizon):
     from skforecast.recursive import ForecasterRecursive
 
     train = y.iloc[:-horizon].reset_index(drop=True)
-    forecaster = ForecasterRecursive(estimator=estimator, lags=lags)
+    forecaster = ForecasterRecursive(estimator=estimator, lags=lags,
+                                     differentiation=DIFFERENTIATION)
     forecaster.fit(y=train.astype(float))
     return np.asarray(forecaster.predict(steps=horizon))
 
@@ -64,6 +72,10 @@ def forecast_sktime(estimator, y, lags, horizon):
 
     train = y.iloc[:-horizon].astype(float)
     forecaster = make_reduction(estimator, window_length=lags, strategy="recursive")
+    if DIFFERENTIATION:
+        from sktime.transformations.series.difference import Differencer
+
+        forecaster = Differencer(lags=[1] * DIFFERENTIATION) * forecaster
     forecaster.fit(train)
     return np.asarray(forecaster.predict(fh=np.arange(1, horizon + 1)))
 
@@ -119,13 +131,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--grid", action="store_true")
+    parser.add_argument("--differentiation", type=int, default=None,
+                        help="model the series' differences of this order")
     args = parser.parse_args()
+    global DIFFERENTIATION
+    DIFFERENTIATION = args.differentiation
     warnings.simplefilter("ignore")
     import sktime.forecasting.base._base  # noqa: F401 (its warnings filter first)
     warnings.simplefilter("ignore")
     rows = grid(args.seeds) if args.grid else run(args.seeds)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / ("select_forecasting.json" if args.grid else "bench_forecasting.json")
+    name = "select_forecasting" if args.grid else "bench_forecasting"
+    if DIFFERENTIATION:
+        name += f"_diff{DIFFERENTIATION}"
+    out = RESULTS / f"{name}.json"
     out.write_text(json.dumps({"seeds": args.seeds, "rows": rows}, indent=1))
     print(f"wrote {out}")
 
