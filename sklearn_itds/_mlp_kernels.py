@@ -21,7 +21,10 @@ either echo reading, with or without sample weights; the sign split and the
 sparsity mask use the numpy path.
 
 ``numba`` is an optional dependency (``pip install sklearn-itds[fast]``);
-without it :data:`AVAILABLE` is False and training uses numpy. Compiled code
+without it, or with ``SKLEARN_ITDS_NUMBA=0`` when the package is imported,
+:data:`AVAILABLE` is False and training uses numpy (numba is then not
+imported at all). :func:`sklearn_itds._jit.use_kernels` switches the epoch
+off too, as it does the reservoir kernels. Compiled code
 is cached on disk (numba's ``cache=True``), so only the first fit after an
 install compiles (tens of seconds per input dtype and network depth). Set
 ``ENABLED = False`` to force the numpy path (the tests do, to compare the
@@ -34,11 +37,11 @@ compiled again with them.
 import numpy as np
 
 from . import _itds
+from ._jit import available as _kernels_on
 
-try:  # pragma: no cover - which branch runs depends on the environment
+numba = None
+if _kernels_on():  # SKLEARN_ITDS_NUMBA=0: numba is not even imported
     import numba
-except ImportError:  # pragma: no cover
-    numba = None
 
 __all__ = ["AVAILABLE", "ENABLED", "epoch", "usable"]
 
@@ -54,7 +57,7 @@ ACTIVATION_CODES = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
 def usable(X, arrays):
     """Whether :func:`epoch` can train ``arrays`` (the weights, echo and
     optimizer state, all to be updated in place) on ``X``."""
-    if not (AVAILABLE and ENABLED) or not isinstance(X, np.ndarray):
+    if not (AVAILABLE and ENABLED and _kernels_on()) or not isinstance(X, np.ndarray):
         return False
     return all(a.dtype == X.dtype and a.flags.c_contiguous for a in arrays)
 

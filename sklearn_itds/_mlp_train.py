@@ -252,11 +252,15 @@ class MLPTrainingMixin:
         previous_n_iter = self.n_iter_
         self.n_iter_ = 0  # epochs of this call, as MLPClassifier (1.9)
         sizes = [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
-        small = base.largest_product(batch_size, sizes) <= base.SINGLE_THREAD_WORK
+        work = base.largest_product(batch_size, sizes)
+        compiled = (work <= base.COMPILED_EPOCH_WORK
+                    and self._compiled_epoch_applies(X, Y, sample_weight))
+        # the compiled epoch runs on one BLAS thread, as small numpy products do
+        small = compiled or work <= base.SINGLE_THREAD_WORK
         threads = AdaptiveBlasThreads.single() if small else AdaptiveBlasThreads()
         with threads:
             best = self._run_epochs(X, Y, sample_weight, X_val, Y_val, sw_val,
-                                    incremental, rng, batch_size, threads, small)
+                                    incremental, rng, batch_size, threads, compiled)
         if self.n_iter_ == 0:  # diverged at once: the model is left as it was
             self.n_iter_ = previous_n_iter
         if best is not None:
@@ -267,13 +271,12 @@ class MLPTrainingMixin:
         return self
 
     def _run_epochs(self, X, Y, sample_weight, X_val, Y_val, sw_val, incremental,
-                    rng, batch_size, threads, small=False):
+                    rng, batch_size, threads, compiled=False):
         """Up to ``max_iter`` epochs (one for partial_fit); returns the best
-        weights under early stopping, else None. ``small``: the products are
-        small enough for the compiled epoch, where it applies."""
+        weights under early stopping, else None. ``compiled``: run each epoch
+        in the compiled kernel."""
         best = None
         sample_idx = np.arange(X.shape[0])
-        compiled = small and self._compiled_epoch_applies(X, Y, sample_weight)
         if compiled:  # one memory layout for the kernel (each is compiled apart)
             X = np.ascontiguousarray(X)
         for _ in range(self.max_iter):

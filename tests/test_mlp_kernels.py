@@ -214,3 +214,31 @@ def test_fortran_ordered_and_read_only_inputs(monkeypatch, digits):
         assert count.calls == 2
     for other in fits[1:]:
         _assert_same_fit(other, fits[0], rtol=0)
+
+
+def test_the_package_switch_turns_the_epoch_off(monkeypatch, digits):
+    """``_jit.use_kernels(False)`` and ``SKLEARN_ITDS_NUMBA=0`` reach the MLP
+    too; with the variable set when the package is imported numba is not
+    imported at all."""
+    import subprocess
+    import sys
+
+    from sklearn_itds import _jit
+
+    X, y = digits
+    count = _Count(monkeypatch)
+    kw = dict(hidden_layer_sizes=(20,), batch_size=64, max_iter=2, random_state=0)
+    ITDSMLPClassifier(**kw).fit(X, y)
+    assert count.calls == 2
+    with _jit.use_kernels(False):
+        ITDSMLPClassifier(**kw).fit(X, y)
+    assert count.calls == 2
+    code = ("import sys; import numpy as np; from sklearn_itds import ITDSMLPClassifier; "
+            "from sklearn_itds import _mlp_kernels as k; "
+            "X = np.random.RandomState(0).rand(60, 4); "
+            "ITDSMLPClassifier(max_iter=2, batch_size=16).fit(X, X[:, 0] > 0.5); "
+            "print(k.AVAILABLE, 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], text=True,
+                         capture_output=True, check=True,
+                         env={**__import__("os").environ, "SKLEARN_ITDS_NUMBA": "0"})
+    assert out.stdout.split() == ["False", "False"]
