@@ -4,9 +4,17 @@ The figures are drawn on a :class:`matplotlib.figure.Figure` attached to an
 Agg canvas, so no global pyplot state or display is involved.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 __all__ = ["plot_bars", "plot_curves", "plot_curves_grid", "plot_levels"]
+
+
+def _save(fig, path, dpi):
+    """Write exactly ``path``: without a suffix, PNG under that very name
+    (matplotlib alone would append ".png")."""
+    fig.savefig(path, dpi=dpi, format=None if Path(path).suffix else "png")
 
 
 def _figure(width=7.0, height=4.5):
@@ -37,7 +45,7 @@ def plot_bars(records, path, title):
     lo = min(np.mean(s) - np.std(s) for s in scores)
     ax.set_xlim(max(0.0, lo - 0.05), 1.0)
     ax.set_title(title, fontsize=9)
-    fig.savefig(path, dpi=120)
+    _save(fig, path, dpi=120)
 
 
 def _draw_curves(ax, records, title, threshold, fontsize=8):
@@ -67,7 +75,7 @@ def plot_curves(records, path, title, threshold):
     """Learning curves (mean over seeds, shaded +- std) of one task."""
     fig = _figure()
     _draw_curves(fig.add_subplot(), records, title, threshold)
-    fig.savefig(path, dpi=120)
+    _save(fig, path, dpi=120)
 
 
 def plot_curves_grid(panels, path):
@@ -85,7 +93,7 @@ def plot_curves_grid(panels, path):
     for i, (name, records, threshold) in enumerate(panels):
         _draw_curves(fig.add_subplot(n_rows, n_cols, i + 1), records, name, threshold,
                      fontsize=6)
-    fig.savefig(path, dpi=100)
+    _save(fig, path, dpi=100)
 
 
 def plot_levels(records, path, title):
@@ -102,4 +110,4 @@ def plot_levels(records, path, title):
     ax.set_ylabel("test score (mean +- std over seeds)")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=120)
+    _save(fig, path, dpi=120)

@@ -235,3 +235,13 @@ def test_plot_of_several_tasks_is_one_file_with_a_panel_per_task(tmp_path, xor_r
     _cli_plots.plot_curves_grid(panels, path)
     _check_png(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all.png"]
+
+
+@pytest.mark.skipif(not HAS_MATPLOTLIB, reason="needs the plot extra")
+def test_plot_without_a_suffix_writes_png_to_exactly_that_name(tmp_path, xor_records):
+    from sklearn_itds import _cli_plots
+
+    path = tmp_path / "figure"
+    _cli_plots.plot_curves(xor_records, path, "xor", summarize(xor_records)[1])
+    _check_png(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["figure"]
