@@ -26,6 +26,7 @@ from ._validation import (
     check_bool,
     check_classes,
     check_echo,
+    check_known_labels,
     check_labels,
     check_not_ragged,
     check_option,
@@ -589,6 +590,8 @@ class ITDSMLPClassifier(MLPTrainingMixin, ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if y.ndim == 1 and self._y_type != "multilabel-indicator":
+            check_known_labels(self, y)
         return self._encode(y, self.classes_, np.float64, fitted=True)[2]
 
     def td_step_norms(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:

@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _mlp_base
 from ._mlp import ITDSMLPClassifier
@@ -37,7 +37,8 @@ def corrupt_labels(y: ArrayLike, fraction: float,
     Parameters
     ----------
     y : array-like of shape (n_samples,)
-        Class labels.
+        Class labels (one per sample; a multilabel indicator matrix is
+        rejected).
     fraction : float in [0, 1]
         Fraction of samples whose label is replaced (counter-trials).
     random_state : int, RandomState instance or None
@@ -56,7 +57,7 @@ def corrupt_labels(y: ArrayLike, fraction: float,
     >>> int(np.sum(corrupt_labels(y, 0.3, random_state=0) != y))
     9
     """
-    y = np.asarray(y)
+    y = column_or_1d(y, warn=True)  # a column vector is fine; a matrix is not
     _check_fraction(fraction)
     rng = check_random_state(random_state)
     classes, index = np.unique(y, return_inverse=True)

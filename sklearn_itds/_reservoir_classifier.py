@@ -17,6 +17,7 @@ from ._validation import (
     INT,
     check_bool,
     check_classes,
+    check_known_labels,
     check_option,
     check_weights,
     partial_fit_classes,
@@ -597,6 +598,7 @@ of shape (n_steps_i, n_features)
         """
         check_is_fitted(self)
         trials, y = self._validate(X, y)
+        check_known_labels(self, y)
         _, y_index = check_classes(self, y, self.classes_)
         rows = self.encoder_.transform(trials)
         return self.readout_.step_norms(rows, self._targets(y_index, rows.dtype))

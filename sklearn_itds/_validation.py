@@ -26,6 +26,7 @@ __all__ = [
     "check_bool",
     "check_classes",
     "check_echo",
+    "check_known_labels",
     "check_labels",
     "check_numeric_y",
     "check_option",
@@ -179,6 +180,15 @@ def check_labels(estimator, X, y):
                                  estimator=estimator), warn=False)
     check_consistent_length(X, y)
     return y
+
+
+def check_known_labels(estimator, y):
+    """Raise if 1-D labels ``y`` (for diagnostics of a fitted classifier)
+    hold a label outside ``classes_``."""
+    unseen = np.setdiff1d(np.unique(y), estimator.classes_)
+    if unseen.size:
+        raise ValueError(f"y contains labels {unseen.tolist()} that the model was "
+                         f"not fitted on (classes_ = {estimator.classes_.tolist()}).")
 
 
 def check_option(value, name, options):

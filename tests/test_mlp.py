@@ -386,7 +386,7 @@ def test_input_gradient_matches_finite_differences(digits300):
             fd[i, j] = (-np.log(m.predict_proba(up[None])[0, col[i]])
                         + np.log(m.predict_proba(down[None])[0, col[i]])) / (2 * h)
     np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
-    with pytest.raises(ValueError, match="not in classes"):
+    with pytest.raises(ValueError, match=r"labels \['eleven'\] that the model was not fitted on"):
         m.input_gradient(Xs[:1], ["eleven"])
 
 

@@ -4,8 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import DataConversionWarning
 from scipy.special import logsumexp
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -366,3 +367,28 @@ def test_robustness_curve_runs_on_a_dask_backend(digits):
         with joblib.parallel_backend("dask"):
             spread = robustness_curve(_small_models(), X, y, **kw)
     assert [r["score"] for r in spread] == [r["score"] for r in local]
+
+
+def test_corrupt_labels_takes_a_column_and_rejects_a_matrix():
+    y = np.repeat([0, 1, 2], 10)
+    with pytest.warns(DataConversionWarning):
+        column = corrupt_labels(y[:, None], 0.3, random_state=0)
+    np.testing.assert_array_equal(column, corrupt_labels(y, 0.3, random_state=0))
+    with pytest.raises(ValueError, match="1d array"):
+        corrupt_labels(np.eye(3)[y], 0.3)
+
+
+def test_diagnostics_name_an_unknown_label_plainly():
+    X, y = load_iris(return_X_y=True)
+    unknown = np.full(len(X), 7)
+    message = r"labels \[7\] that the model was not fitted on \(classes_ = \[0, 1, 2\]\)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp = ITDSMLPClassifier(hidden_layer_sizes=(5,), max_iter=3,
+                                random_state=0).fit(X, y)
+        reservoir = ITDSReservoirClassifier(n_reservoir=10, random_state=0).fit(X, y)
+    for model in (mlp, reservoir):
+        with pytest.raises(ValueError, match=message):
+            model.td_step_norms(X, unknown)
+    with pytest.raises(ValueError, match=message):
+        fgsm(mlp, X, unknown, 0.1)

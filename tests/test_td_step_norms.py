@@ -173,5 +173,5 @@ def test_td_step_norms_needs_a_fitted_model_and_known_labels():
     with pytest.raises(NotFittedError):
         ITDSReservoirClassifier().td_step_norms(X, y)
     clf = ITDSReservoirClassifier(n_reservoir=10, max_iter=1, random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="not in classes"):
+    with pytest.raises(ValueError, match=r"labels \[7\] that the model was not fitted on"):
         clf.td_step_norms(X[:2], [0, 7])
