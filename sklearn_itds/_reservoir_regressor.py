@@ -447,8 +447,8 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         with unchanged_on_error(self, deep=() if first else ("readout_",)):
             self._check_params()
             if not first and self._sequential != hasattr(self, "state_"):
-                raise ValueError("mode was changed after the first partial_fit call; "
-                                 "call fit to start again in the new mode.")
+                raise ValueError("mode was changed after the model was fitted; set it "
+                                 "back, or call fit to start again in the new mode.")
             if not first:
                 self._check_continued()
             data, y_all, weights = self._validate(X, y, reset=first,

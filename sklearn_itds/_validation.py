@@ -154,8 +154,9 @@ def check_unchanged_params(estimator, fitted, live=()):
             raise ValueError(
                 f"{name} was changed from {old!r} to {new!r} after the model was "
                 f"fitted, but it is part of the fitted model, which this call "
-                f"continues. Set it back to {old!r}, or call fit (without "
-                f"warm_start) to start again with the new value.")
+                f"continues. Set it back to {old!r}, or call fit"
+                f"{' (without warm_start)' if hasattr(estimator, 'warm_start') else ''} "
+                f"to start again with the new value.")
 
 
 def fitted_params(estimator, live=()):

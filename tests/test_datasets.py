@@ -368,3 +368,13 @@ def test_mnist1d_shape_balance_and_learnability():
                                           random_state=0, stratify=y)
     score = LogisticRegression(max_iter=2000).fit(Xtr, ytr).score(Xte, yte)
     assert score > 0.2  # chance is 0.1; the published linear baseline ~0.32
+
+
+def test_every_series_keeps_a_test_row_and_a_pulse():
+    task = load_task("mackey_glass", n_steps=3)
+    assert 1 <= task.n_train <= len(task.y) - 1
+    with pytest.raises(ValueError, match="Invalid option delay"):
+        load_task("delayed_pulse", delay=5000)
+    for seed in range(20):  # the shortest series allowed holds a pulse and its response
+        task = load_task("delayed_pulse", n_steps=39, delay=10, width=3, random_state=seed)
+        assert task.X.sum() >= 1 and task.y.sum() >= 3  # the first response whole

@@ -59,9 +59,15 @@ def check_float(value, name, min_val, max_val=None, include_min=True):
 
 
 def resolve_n_train(n_train, n_rows, fraction):
-    """Default ``n_train`` to ``fraction`` of the rows; check it otherwise."""
+    """Default ``n_train`` to ``fraction`` of the rows; check it otherwise.
+
+    Either way at least one row is left for training and one for testing.
+    """
+    if n_rows < 2:
+        raise ValueError(f"Invalid option n_steps: the task has {n_rows} row(s); it "
+                         f"needs at least 2 (one to train on, one to test).")
     if n_train is None:
-        return int(round(fraction * n_rows))
+        return int(np.clip(round(fraction * n_rows), 1, n_rows - 1))
     return check_int(n_train, "n_train", 1, n_rows - 1)
 
 

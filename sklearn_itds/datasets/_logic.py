@@ -264,7 +264,8 @@ def delayed_pulse(random_state=None, *, n_steps=2000, n_train=None,
     n_train : int, default=None
         Training rows; ``None`` means ``round(0.75 * n_steps)``.
     delay : int, default=10
-        Steps from an input pulse to the start of its response (>= 1).
+        Steps from an input pulse to the start of its response (>= 1;
+        ``n_steps`` must be at least ``3 * (delay + width)``).
     width : int, default=3
         Duration of the response pulse in steps (>= 1).
 
@@ -292,6 +293,10 @@ def delayed_pulse(random_state=None, *, n_steps=2000, n_train=None,
     width = check_int(width, "width", 1)
     rng = check_random_state(random_state)
     span = delay + width
+    if n_steps < 3 * span:  # the first pulse comes before 2 span, its response by 3 span
+        raise ValueError(f"Invalid option delay: delay + width = {span} needs "
+                         f"n_steps >= {3 * span} for a pulse and its response to fit "
+                         f"(got n_steps={n_steps}).")
     gaps = rng.randint(2 * span, 4 * span + 1, size=n_steps // (2 * span) + 1)
     onsets = rng.randint(0, 2 * span) + np.cumsum(gaps) - gaps[0]
     onsets = onsets[onsets < n_steps]
