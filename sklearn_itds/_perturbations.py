@@ -138,7 +138,9 @@ def corrupt_targets(y: ArrayLike, fraction: float,
 
 
 def _dense_float(X, name="X"):
-    return check_array(X, dtype=np.float64, accept_sparse=False, input_name=name)
+    """Dense float64, or float32 kept as it is."""
+    return check_array(X, dtype=(np.float64, np.float32), accept_sparse=False,
+                       input_name=name)
 
 
 def gaussian_noise(X: ArrayLike, sigma: float,
@@ -171,7 +173,7 @@ def gaussian_noise(X: ArrayLike, sigma: float,
         raise ValueError(f"sigma={sigma} must be >= 0.")
     X = _dense_float(X)
     rng = check_random_state(random_state)
-    return X + sigma * rng.standard_normal(X.shape)
+    return X + (sigma * rng.standard_normal(X.shape)).astype(X.dtype, copy=False)
 
 
 def rotate_images(X: ArrayLike, angle: float, image_shape: tuple[int, ...] = (8, 8),
@@ -213,6 +215,10 @@ def rotate_images(X: ArrayLike, angle: float, image_shape: tuple[int, ...] = (8,
     True
     """
     X = _dense_float(X)
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) \
+            or not 0 <= order <= 5:
+        raise ValueError(f"order={order!r} must be an int from 0 to 5 (the spline "
+                         f"order of scipy.ndimage.rotate).")
     shape = tuple(int(s) for s in np.atleast_1d(image_shape))
     if len(shape) not in (2, 3) or min(shape) < 1:
         raise ValueError(f"image_shape must be 2 or 3 positive ints, got {image_shape!r}.")

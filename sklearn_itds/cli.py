@@ -56,11 +56,14 @@ def progress_printer(total, stream=None):
     """
     count = [0]
 
+    def _score_text(score):  # three decimals, or three digits for small errors
+        return f"{score:.3f}" if abs(score) >= 0.1 else f"{score:.3g}"
+
     def report(record):
         count[0] += 1
         task = f"{record['task']}: " if "task" in record else ""
         print(f"[{count[0]:>{len(str(total))}}/{total}] {task}{record['estimator']}, "
-              f"seed {record['seed']}: score {record['score']:.3f} "
+              f"seed {record['seed']}: score {_score_text(record['score'])} "
               f"({record['fit_time']:.1f} s)", file=stream or sys.stderr, flush=True)
 
     return report

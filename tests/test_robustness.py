@@ -392,3 +392,13 @@ def test_diagnostics_name_an_unknown_label_plainly():
             model.td_step_norms(X, unknown)
     with pytest.raises(ValueError, match=message):
         fgsm(mlp, X, unknown, 0.1)
+
+
+def test_perturbations_keep_float32_and_check_the_spline_order():
+    X = np.random.RandomState(0).rand(5, 16)
+    noisy32 = gaussian_noise(X.astype(np.float32), 0.3, random_state=1)
+    assert noisy32.dtype == np.float32
+    np.testing.assert_allclose(noisy32, gaussian_noise(X, 0.3, random_state=1), atol=1e-6)
+    assert rotate_images(X.astype(np.float32), 30, image_shape=(4, 4)).dtype == np.float32
+    with pytest.raises(ValueError, match="order=7 must be an int from 0 to 5"):
+        rotate_images(X, 30, image_shape=(4, 4), order=7)
