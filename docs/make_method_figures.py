@@ -380,7 +380,16 @@ def p6():
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["p1", "p2", "p3", "p4", "p5", "p6"]
+    import argparse
+
+    FIGURES = ["p1", "p2", "p3", "p4", "p5", "p6"]
+    parser = argparse.ArgumentParser(description="The method page's figures P1-P6.")
+    parser.add_argument("figures", nargs="*", metavar="FIGURE",
+                        help=f"which to redraw (default: all; any of {FIGURES})")
+    which = parser.parse_args().figures or FIGURES
+    unknown = sorted(set(which) - set(FIGURES))
+    if unknown:
+        parser.error(f"unknown figure(s) {unknown}; use any of {FIGURES}")
     path = OUT / "method_results.json"
     if path.exists():
         RESULTS.update(json.loads(path.read_text()))

@@ -542,11 +542,33 @@ class ITDSMLPClassifier(MLPTrainingMixin, ClassifierMixin, BaseEstimator):
         return base.output_probabilities(self._checked_logits(X), self.out_activation_)
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``np.log(predict_proba(X))``.
+        """
         return np.log(self.predict_proba(X))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted class labels (an indicator matrix for multilabel ``y``)."""
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The class of the largest output (more than two classes), of the
+            logistic output above 0.5 (two classes), or, for a multilabel
+            ``y``, the indicator matrix of the outputs above 0.5.
+        """
         logits = self._checked_logits(X)
         if self._y_type == "multiclass":  # the largest logit is the largest softmax
             return self.classes_[np.argmax(logits, axis=1)]

@@ -387,8 +387,8 @@ of shape (n_steps_i, n_features)
         ``encoder_``) from its data, so it should be representative. Later
         calls continue the fitted model with the parameters it was built
         with: changing one of them (other than ``max_iter``, ``shuffle``,
-        ``verbose`` and ``random_state``, which only ``fit`` reads) raises
-        ``ValueError``.
+        ``verbose``, ``random_state`` and ``early_stopping``, which only
+        ``fit`` reads) raises ``ValueError``.
 
         Parameters
         ----------
