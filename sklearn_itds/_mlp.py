@@ -213,7 +213,7 @@ class ITDSMLPClassifier(MLPTrainingMixin, ClassifierMixin, BaseEstimator):
         ``weight_change`` (mean norm of a sample's output-layer gradient step
         ``learning_rate * |[h, 1]| |delta|`` at the current step size),
         ``loss`` (mean ``0.5 |e_sup|^2`` on the probabilities: not
-        :attr:`loss_curve_`'s cross-entropy) and ``n_updates`` (samples). With
+        ``loss_curve_``'s cross-entropy) and ``n_updates`` (samples). With
         ``sample_weight`` the means are weighted; ``n_updates`` counts rows.
 
     See Also
