@@ -194,7 +194,8 @@ class ITDSMLPClassifier(MLPTrainingMixin, ClassifierMixin, BaseEstimator):
     n_outputs_ : int
     loss_ : float
         Training loss of the last epoch (cross-entropy against the given labels,
-        weighted by ``sample_weight``, plus the L2 term).
+        weighted by ``sample_weight``, plus the L2 term); NaN if no epoch
+        completed (the first one diverged).
     loss_curve_ : list of float
         One loss per epoch; with "lbfgs", one per L-BFGS iteration
         (MLPClassifier keeps none for "lbfgs").

@@ -158,7 +158,9 @@ class MLPTrainingMixin:
             W = self.coefs_[-1]
             self._split = [np.maximum(W, 0), np.maximum(-W, 0)]
         self._history = TDHistory()
+        self.td_history_ = self._history.as_dict()  # empty until an epoch ends
         self.loss_curve_ = []
+        self.loss_ = np.nan  # no epoch yet (or the first one diverged)
         self.n_iter_ = 0
         self.t_ = 0
         self._no_improvement_count = 0

@@ -115,6 +115,9 @@ class ReservoirMixin:
             mask=make_sparsity_mask(shape, self.readout_sparsity, mask_rng),
             dtype=dtype,
         )
+        # no epoch yet (and none if the first diverges): empty, but present
+        self.td_history_ = self.readout_.history.as_dict()
+        self.loss_curve_ = []
         return order_rng
 
     def _rls_alpha(self):

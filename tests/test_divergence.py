@@ -181,6 +181,12 @@ def test_divergence_in_first_epoch_keeps_initial_weights(est):
             np.testing.assert_array_equal(np.tril(learned["P"]), np.eye(n) / est.rls_alpha)
     assert all(np.isfinite(a).all() for a in learned.values())
     _predictions(est)
+    # the documented attributes are there, empty: no epoch completed
+    assert est.loss_curve_ == []
+    assert set(est.td_history_) >= {"e_sup", "e_td", "loss", "n_updates"}
+    assert all(len(v) == 0 for v in est.td_history_.values())
+    if isinstance(est, ITDSMLPClassifier):
+        assert np.isnan(est.loss_)
     del init
 
 
