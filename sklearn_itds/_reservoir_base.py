@@ -335,6 +335,8 @@ class TrialEncoder:
         if shift is not None and (self.instance_norm and U.shape[1] > 1
                                   or self.input_to_readout):
             U, shift = U.toarray() + shift, None  # a chunk of rows, densified
+        elif sparse.issparse(U) and self.instance_norm and U.shape[1] > 1:
+            U = U.toarray()  # each row is centred on its own: dense anyway
         dtype = self.reservoir.W.dtype
         _check_representable(U, dtype)
         kind = self.representation

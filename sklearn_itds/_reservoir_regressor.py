@@ -386,7 +386,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
 array-like of shape (n_samples, n_steps, n_features), or list of arrays
             ``mode="samples"``: one sample per row (or one sequence each).
             ``mode="sequential"``: one row per time step, or a list of
-            independent series ``(n_steps_i, n_features)``.
+            independent series ``(n_steps_i, n_features)`` (dense arrays).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), or list
             Targets (``mode="sequential"`` with a list of series: a list).
         sample_weight : array-like of shape (n_samples,), or list, default=None

@@ -752,3 +752,19 @@ def test_interrupt_while_states_are_computed_ahead_leaves_no_thread(monkeypatch)
     assert threading.active_count() == threads  # the worker was waited for
     np.testing.assert_array_equal(model.readout_.coef_pair, before[0])
     np.testing.assert_array_equal(model.state_, before[1])
+
+
+def test_sparse_rows_without_input_scaling_equal_dense_rows():
+    """instance_norm centres each row on its own, so sparse input is made dense
+    for it, with or without the input scaling."""
+    from scipy import sparse
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(120, 5)
+    X[X < 0.5] = 0.0
+    y = X.sum(axis=1)
+    kw = dict(n_reservoir=20, scale_inputs=False, random_state=0)
+    dense = ITDSReservoirRegressor(**kw).fit(X, y)
+    held = ITDSReservoirRegressor(**kw).fit(sparse.csr_matrix(X), y)
+    np.testing.assert_allclose(held.predict(sparse.csr_matrix(X)), dense.predict(X),
+                               rtol=1e-12, atol=1e-12)
