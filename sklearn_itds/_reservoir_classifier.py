@@ -91,7 +91,10 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         ridge regression on the trial features) or normalized LMS (the delta
         rule, over ``max_iter`` passes: use ``max_iter`` of about 150).
     learning_rate : float, default=0.05
-        Normalized LMS step size (> 0); unused by RLS.
+        Normalized LMS step size (> 0), constant; unused by RLS. (Unlike
+        SGDClassifier's and MLPClassifier's ``learning_rate``, a schedule
+        name, this is the step itself, their ``eta0`` /
+        ``learning_rate_init``: the LMS readout has no schedule.)
     rls_alpha : float or "auto", default="auto"
         RLS prior ``P0 = I / rls_alpha``: the ridge penalty on the standardized
         features (> 0). "auto" chooses, among 33 values from 1e-3 to 1e5, the

@@ -98,7 +98,10 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
     learning_rule : {"rls", "lms"}, default="rls"
         Recursive least squares (FORCE) or normalized LMS.
     learning_rate : float, default=0.05
-        Normalized LMS step size (> 0); unused by RLS.
+        Normalized LMS step size (> 0), constant; unused by RLS. (Unlike
+        SGDClassifier's and MLPClassifier's ``learning_rate``, a schedule
+        name, this is the step itself, their ``eta0`` /
+        ``learning_rate_init``: the LMS readout has no schedule.)
     rls_alpha : float or "auto", default="auto"
         RLS prior ``P0 = I / rls_alpha``: the ridge penalty (> 0). "auto" is
         10 for ``mode="samples"`` (a penalty on standardized features, for
