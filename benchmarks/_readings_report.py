@@ -528,13 +528,34 @@ def figure_p2(cells, path):
     plt.close(fig)
 
 
+def _panel_grid(plt, n, ncols, width, height):
+    """``n`` panels in rows of at most ``ncols``; the unused axes hidden."""
+    ncols = min(n, ncols)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def _shared_legend(fig, axes):
+    """One legend for the lines of all panels, under them."""
+    lines = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            lines.setdefault(label, handle)
+    fig.legend(list(lines.values()), list(lines), loc="lower center",
+               ncol=min(4, len(lines)), fontsize=8, frameon=False)
+
+
 def figure_curves(cells, path):
     plt = _plt()
     shown = [c for c in cells.cells() if c[1] == "digits" and c[2] > 0]
     if not shown:
         return
-    fig, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 3.8), squeeze=False)
-    for ax, cell in zip(axes[0], shown):
+    fig, axes = _panel_grid(plt, len(shown), 2, 5.5, 4.0)
+    for ax, cell in zip(axes, shown):
         for v in cells.readings(cell) + cells.plains(cell):
             runs = cells.runs(cell, v)
             A = np.array([r["acc"] for r in runs])
@@ -545,10 +566,10 @@ def figure_curves(cells, path):
         _epoch_axis(ax, last)
         ax.set_title(f"{_label(cell)}, {cell[2]:.0%} wrong labels", fontsize=9)
         ax.set_xlabel("pass" if last <= _FEW else "epoch")
+        ax.set_ylabel("clean test accuracy")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
-    axes[0, 0].set_ylabel("clean test accuracy")
-    fig.tight_layout()
+    _shared_legend(fig, axes)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -563,8 +584,8 @@ def figure_p4(cells, path):
             panels += [(cell, kind) for kind in PERTURB if kind in first]
     if not panels:
         return
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.6), squeeze=False)
-    for ax, (cell, kind) in zip(axes[0], panels):
+    fig, axes = _panel_grid(plt, len(panels), 3, 4.6, 3.8)
+    for ax, (cell, kind) in zip(axes, panels):
         for v in cells.readings(cell) + cells.plains(cell):
             runs = cells.runs(cell, v)
             levels = [0.0, *PERTURB[kind]]
@@ -573,9 +594,9 @@ def figure_p4(cells, path):
                     marker="o", ms=3, color=COLORS[v], label=v)
         ax.set_title(f"{SETTING_LABELS.get(cell[0], cell[0])}: {kind}", fontsize=9)
         ax.set_xlabel({"noise": "noise std", "rotation": "degrees", "fgsm": "eps"}[kind])
+        ax.set_ylabel("test accuracy (digits)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=5)
-    axes[0, 0].set_ylabel("test accuracy (digits)")
+        ax.legend(fontsize=7)  # the readings differ between settings: one per panel
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

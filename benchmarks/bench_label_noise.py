@@ -329,11 +329,16 @@ def figure(records, path):
              ("CleanLearning(ITDSMLPClassifier())", "C2", "-"),
              (_default_label("reservoir"), "C1", "-"),
              ("ITDSReservoirClassifier(td_gain=0)", "C1", ":"),
-             (LMS_LABEL, "C1", "-."),
+             (LMS_LABEL, "C4", "-."),
              ("CleanLearning(ITDSReservoirClassifier())", "C3", "-")]
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4 * len(datasets), 3.8),
+    ncols = min(2, len(datasets))
+    nrows = -(-len(datasets) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4.0 * nrows),
                              squeeze=False)
-    for ax, dataset in zip(axes[0], datasets):
+    for ax in grid.flat[len(datasets):]:
+        ax.set_visible(False)
+    axes = list(grid.flat[:len(datasets)])
+    for ax, dataset in zip(axes, datasets):
         for model, color, ls in shown:
             stats = [mean_std([r["acc"] for r in by.get((dataset, lv), {}).get(model, [])])
                      for lv in levels]
@@ -343,12 +348,13 @@ def figure(records, path):
                 continue
             ax.errorbar(np.array(levels) * 100, m, sd, color=color, ls=ls, marker="o",
                         ms=3, capsize=2, label=model)
-        ax.set_title(dataset, fontsize=9)
+        ax.set_title(dataset, fontsize=10)
         ax.set_xlabel("wrong training labels [%]")
+        ax.set_ylabel("clean test accuracy")
         ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("clean test accuracy")
-    axes[0, 0].legend(fontsize=6)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
