@@ -7,7 +7,6 @@ diagnostics), and central finite differences (input gradients).
 """
 
 import re
-import warnings
 
 import numpy as np
 import pytest

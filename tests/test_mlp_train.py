@@ -18,11 +18,11 @@ from sklearn_itds._mlp_train import minimize_lbfgs, shuffled, validation_split
 
 @pytest.mark.parametrize("seed", [0, 1, 42])
 def test_shuffled_draws_sklearns_permutation(seed):
-    order = np.arange(37)[::-1].copy()
+    order_a, order_b = np.arange(37)[::-1].copy(), np.arange(37)[::-1].copy()
     a, b = np.random.RandomState(seed), np.random.RandomState(seed)
     for _ in range(3):  # successive epochs reshuffle the previous order
-        order_a = shuffled(order if _ == 0 else order_a, a)
-        order_b = shuffle(order if _ == 0 else order_b, random_state=b)
+        order_a = shuffled(order_a, a)
+        order_b = shuffle(order_b, random_state=b)
         np.testing.assert_array_equal(order_a, order_b)
     assert a.randint(1 << 30) == b.randint(1 << 30)  # the same draws consumed
 

@@ -16,7 +16,6 @@ from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import (
     GridSearchCV,
-    KFold,
     StratifiedKFold,
     TimeSeriesSplit,
     cross_val_score,
