@@ -49,9 +49,10 @@ def paired(a, b):
 
 
 def rst_table(header, rows, caption=None, widths=None):
-    """A reStructuredText list-table."""
+    """A reStructuredText list-table of results (class ``itds-numbers``: the
+    docs keep each number on one line and let a wide table scroll)."""
     lines = [f".. list-table:: {caption}" if caption else ".. list-table::",
-             "   :header-rows: 1"]
+             "   :header-rows: 1", "   :class: itds-numbers"]
     if widths:
         lines.append(f"   :widths: {' '.join(str(w) for w in widths)}")
     lines.append("")
