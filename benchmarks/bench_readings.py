@@ -264,9 +264,9 @@ SHRINKAGE = 3.0  # RIDGE_3X: this times the penalty the td_gain=0 fit chose
 # ---------------------------------------------------------------------------
 def rate_name(cls, params):
     """The estimator's learning-rate parameter, or None when it has none (RLS)."""
-    if cls is ITDSMLPClassifier:
+    if cls is ITDSMLPClassifier or params.get("learning_rule", "lms") == "lms":
         return "learning_rate_init"
-    return "learning_rate" if params.get("learning_rule", "lms") == "lms" else None
+    return None
 
 
 def defaults(cls, extra):
@@ -713,7 +713,7 @@ def run_proto(dataset, noise, seed, quick=False, settings=None):
         model = cls(**dict(extra, max_iter=1), random_state=seed).fit(Xtr, y_fit)
     R, R_te = readout_rows(model, Xtr), readout_rows(model, Xte)
     Y = np.eye(len(model.classes_))[np.searchsorted(model.classes_, y_fit)]
-    g, eta = p["td_gain"], p["learning_rate"]
+    g, eta = p["td_gain"], p["learning_rate_init"]
     out = {"dataset": dataset, "noise": noise, "seed": seed, "td_gain": g,
            "td_timescale": p["td_timescale"], "learning_rate": eta,
            "max_iter": p["max_iter"], "acc": {}}

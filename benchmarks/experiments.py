@@ -266,7 +266,7 @@ SETTINGS = {
     "MLP, SGD lr 0.05, batch 32": ("mlp", dict(solver="sgd", learning_rate_init=0.05,
                                                batch_size=32, momentum=0.0), 30),
     "reservoir, LMS lr 0.05 (default)": ("res", {}, 6),
-    "reservoir, LMS lr 0.3": ("res", dict(learning_rate=0.3), 6),
+    "reservoir, LMS lr 0.3": ("res", dict(learning_rate_init=0.3), 6),
 }
 
 

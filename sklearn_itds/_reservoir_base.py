@@ -105,7 +105,7 @@ class ReservoirMixin:
         self.readout_ = ITDSReadout(
             *shape,
             rule=self.learning_rule,
-            learning_rate=self.learning_rate,
+            learning_rate=self.learning_rate_init,
             rls_alpha=alpha if alpha is not None else 1.0,  # None: see _fit_penalty
             td_gain=self.td_gain,
             td_timescale=self.td_timescale,
@@ -185,7 +185,7 @@ class ReservoirMixin:
                     break
         if diverged:
             readout.restore(snapshot)
-            warn_divergence(self, self.n_iter_, "Lower learning_rate or td_gain, "
+            warn_divergence(self, self.n_iter_, "Lower learning_rate_init or td_gain, "
                             "or raise rls_alpha.")
             return None
         self._end_epoch(self.n_iter_ + 1)

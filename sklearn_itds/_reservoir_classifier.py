@@ -90,11 +90,10 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         Recursive least squares (one pass from ``P0 = I / rls_alpha`` is
         ridge regression on the trial features) or normalized LMS (the delta
         rule, over ``max_iter`` passes: use ``max_iter`` of about 150).
-    learning_rate : float, default=0.05
-        Normalized LMS step size (> 0), constant; unused by RLS. (Unlike
-        SGDClassifier's and MLPClassifier's ``learning_rate``, a schedule
-        name, this is the step itself, their ``eta0`` /
-        ``learning_rate_init``: the LMS readout has no schedule.)
+    learning_rate_init : float, default=0.05
+        Normalized LMS step size (> 0); unused by RLS. The LMS readout has
+        no schedule: the step is constant, as MLPClassifier's
+        ``learning_rate_init`` with ``learning_rate="constant"``.
     rls_alpha : float or "auto", default="auto"
         RLS prior ``P0 = I / rls_alpha``: the ridge penalty on the standardized
         features (> 0). "auto" chooses, among 33 values from 1e-3 to 1e5, the
@@ -291,7 +290,7 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
                  density: float = 0.05, leak_rate: float = 1.0,
                  input_scaling: float = 1.0, bias_scaling: float = 1.0,
                  scale_inputs: bool = True, learning_rule: str = "rls",
-                 learning_rate: float = 0.05, rls_alpha: float | str = "auto",
+                 learning_rate_init: float = 0.05, rls_alpha: float | str = "auto",
                  td_gain: float = 2.0, td_timescale: float = 1.0,
                  echo: str = "decision", td_sign: int = 1,
                  feedback_split: bool = False, readout_sparsity: float = 0.0,
@@ -311,7 +310,7 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         self.bias_scaling = bias_scaling
         self.scale_inputs = scale_inputs
         self.learning_rule = learning_rule
-        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
         self.rls_alpha = rls_alpha
         self.td_gain = td_gain
         self.td_timescale = td_timescale
@@ -514,7 +513,7 @@ of shape (n_steps_i, n_features)
         Z = self.readout_.predict(rows)
         if not np.isfinite(Z).all():
             raise ValueError("The readout outputs are not finite: the weights are "
-                             "too large. Refit with a lower learning_rate or td_gain.")
+                             "too large. Refit with a lower learning_rate_init or td_gain.")
         return Z
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:

@@ -97,11 +97,10 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         from the training data (see :class:`ITDSReservoirClassifier`).
     learning_rule : {"rls", "lms"}, default="rls"
         Recursive least squares (FORCE) or normalized LMS.
-    learning_rate : float, default=0.05
-        Normalized LMS step size (> 0), constant; unused by RLS. (Unlike
-        SGDClassifier's and MLPClassifier's ``learning_rate``, a schedule
-        name, this is the step itself, their ``eta0`` /
-        ``learning_rate_init``: the LMS readout has no schedule.)
+    learning_rate_init : float, default=0.05
+        Normalized LMS step size (> 0); unused by RLS. The LMS readout has
+        no schedule: the step is constant, as MLPClassifier's
+        ``learning_rate_init`` with ``learning_rate="constant"``.
     rls_alpha : float or "auto", default="auto"
         RLS prior ``P0 = I / rls_alpha``: the ridge penalty (> 0). "auto" is
         10 for ``mode="samples"`` (a penalty on standardized features, for
@@ -256,7 +255,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
                  spectral_radius: float = 1.0, density: float = 0.1,
                  leak_rate: float = 1.0, input_scaling: float = 0.1,
                  bias_scaling: float = 0.5, scale_inputs: bool = True,
-                 learning_rule: str = "rls", learning_rate: float = 0.05,
+                 learning_rule: str = "rls", learning_rate_init: float = 0.05,
                  rls_alpha: float | str = "auto", washout: int = 0,
                  update_every: int = 1,
                  output_feedback: bool = False, feedback_scaling: float = 1.0,
@@ -281,7 +280,7 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         self.bias_scaling = bias_scaling
         self.scale_inputs = scale_inputs
         self.learning_rule = learning_rule
-        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
         self.rls_alpha = rls_alpha
         self.washout = washout
         self.update_every = update_every
@@ -573,7 +572,7 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
             if self.readout_.diverged():
                 self.readout_.restore(snapshot)
                 self.state_, self.last_output_ = saved
-                warn_divergence(self, self.n_iter_, "Lower learning_rate or td_gain, "
+                warn_divergence(self, self.n_iter_, "Lower learning_rate_init or td_gain, "
                                 "raise rls_alpha, or lower spectral_radius and "
                                 "feedback_scaling.")
                 return False

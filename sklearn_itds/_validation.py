@@ -62,7 +62,7 @@ RESERVOIR = {
     "leak_rate": (REAL, 0.0, 1.0, "right"),
     "input_scaling": (REAL, 0.0, None, "left"),
     "bias_scaling": (REAL, 0.0, None, "left"),
-    "learning_rate": (REAL, 0.0, None, "neither"),
+    "learning_rate_init": (REAL, 0.0, None, "neither"),
     "rls_alpha": (REAL, 0.0, None, "neither"),
 }
 

@@ -50,7 +50,7 @@ def test_paired_verdict_is_a_one_sided_paired_t_test(sign):
 
 def test_variants_read_the_rate_bracket_from_the_defaults():
     for cls, rate, extra in ((ITDSMLPClassifier, "learning_rate_init", {}),
-                             (ITDSReservoirClassifier, "learning_rate", br.RESERVOIR_LMS)):
+                             (ITDSReservoirClassifier, "learning_rate_init", br.RESERVOIR_LMS)):
         p = cls(**extra).get_params()
         v = br.variants(cls, extra)
         g = p["td_gain"]
@@ -165,7 +165,7 @@ def test_reservoir_step_ratio_by_hand(digits, echo, sign):
         # the step itself is the bounded one: eta |delta| / ((1 + g) |r|)
         np.testing.assert_allclose(
             out[kind]["step"],
-            np.mean((model.learning_rate * delta * inv_r / (1 + g))[sel]), rtol=1e-10)
+            np.mean((model.learning_rate_init * delta * inv_r / (1 + g))[sel]), rtol=1e-10)
 
 
 @pytest.mark.parametrize("echo,sign", [("learned", 1), ("weight_average", -1)])

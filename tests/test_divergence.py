@@ -70,26 +70,26 @@ OLD_CLF = dict(echo="learned", input_scaling=0.3, bias_scaling=0.2, density=0.1,
 # the epoch it happens in is in the comment).
 LATE = [
     pytest.param(lambda it: ITDSReservoirClassifier(  # epoch 3
-        12, learning_rule="lms", learning_rate=2.2, td_gain=0.0, max_iter=it,
+        12, learning_rule="lms", learning_rate_init=2.2, td_gain=0.0, max_iter=it,
         **OLD_CLF, random_state=0),
-        "learning_rate", id="res_clf-lms"),
+        "learning_rate_init", id="res_clf-lms"),
     pytest.param(lambda it: ITDSReservoirClassifier(  # epoch 5
-        12, learning_rule="lms", learning_rate=2.5, td_gain=0.0, feedback_split=True,
-        max_iter=it, **OLD_CLF, random_state=0), "learning_rate",
+        12, learning_rule="lms", learning_rate_init=2.5, td_gain=0.0, feedback_split=True,
+        max_iter=it, **OLD_CLF, random_state=0), "learning_rate_init",
         id="res_clf-lms-feedback_split"),
     pytest.param(lambda it: ITDSReservoirRegressor(  # epoch 7
-        12, learning_rule="lms", learning_rate=2.1, max_iter=it, random_state=0),
-        "learning_rate", id="res_reg-lms"),
+        12, learning_rule="lms", learning_rate_init=2.1, max_iter=it, random_state=0),
+        "learning_rate_init", id="res_reg-lms"),
     pytest.param(lambda it: ITDSReservoirRegressor(  # epoch 5
-        12, learning_rule="lms", learning_rate=2.5, feedback_split=True, max_iter=it,
-        random_state=0), "learning_rate", id="res_reg-lms-feedback_split"),
+        12, learning_rule="lms", learning_rate_init=2.5, feedback_split=True, max_iter=it,
+        random_state=0), "learning_rate_init", id="res_reg-lms-feedback_split"),
     pytest.param(lambda it: ITDSReservoirRegressor(  # epoch 7
-        12, mode="sequential", learning_rule="lms", learning_rate=2.1, max_iter=it,
-        random_state=0), "learning_rate", id="res_reg-sequential-lms"),
+        12, mode="sequential", learning_rule="lms", learning_rate_init=2.1, max_iter=it,
+        random_state=0), "learning_rate_init", id="res_reg-sequential-lms"),
     pytest.param(lambda it: ITDSReservoirRegressor(  # epoch 4
-        12, mode="sequential", learning_rule="lms", learning_rate=4.0,
+        12, mode="sequential", learning_rule="lms", learning_rate_init=4.0,
         feedback_split=True, max_iter=it, random_state=0),
-        "learning_rate", id="res_reg-sequential-lms-feedback_split"),
+        "learning_rate_init", id="res_reg-sequential-lms-feedback_split"),
     pytest.param(lambda it: ITDSMLPClassifier(
         (8,), solver="sgd", learning_rate_init=1e100, max_iter=it, random_state=0),
         "learning_rate_init", id="mlp-sgd"),
@@ -135,7 +135,7 @@ def test_divergence_stops_in_its_epoch_and_keeps_last_finite_weights(make, param
 # or an RLS prior P0 = I / 1e-300 that overflows at the first update. (A huge
 # td_gain no longer does it: the bounded rule's step is at most the plain one.)
 FIRST = [
-    pytest.param(ITDSReservoirClassifier(12, learning_rule=rule, learning_rate=1e3,
+    pytest.param(ITDSReservoirClassifier(12, learning_rule=rule, learning_rate_init=1e3,
                                          rls_alpha=1e-300, td_gain=1.0,
                                          feedback_split=fs, max_iter=5, **OLD_CLF,
                                          random_state=0),
@@ -143,7 +143,7 @@ FIRST = [
     for rule in ("lms", "rls") for fs in (False, True)
 ] + [
     pytest.param(ITDSReservoirRegressor(12, mode=mode, learning_rule=rule,
-                                        learning_rate=1e8, rls_alpha=1e-300, td_gain=1.0,
+                                        learning_rate_init=1e8, rls_alpha=1e-300, td_gain=1.0,
                                         feedback_split=fs, max_iter=3, random_state=0),
                  id=f"res_reg-{mode}-{rule}-fs{int(fs)}")
     for mode in ("samples", "sequential") for rule in ("lms", "rls") for fs in (False, True)

@@ -27,7 +27,7 @@ def test_regressor_float32_close_to_float64(rule, mode):
         X = np.lib.stride_tricks.sliding_window_view(X[:, 0], 6)
         y = y[5:]
     kw = dict(n_reservoir=60, mode=mode, learning_rule=rule, rls_alpha=1.0,
-              learning_rate=0.2, washout=50, td_gain=0.5, td_timescale=3.0,
+              learning_rate_init=0.2, washout=50, td_gain=0.5, td_timescale=3.0,
               random_state=0)
     m64 = ITDSReservoirRegressor(**kw).fit(X[:500], y[:500])
     m32 = ITDSReservoirRegressor(dtype=np.float32, **kw).fit(X[:500], y[:500])

@@ -61,7 +61,7 @@ def _assert_same(a, b, rtol):
 
 @pytest.mark.parametrize("kw", [
     {},
-    {"learning_rule": "lms", "learning_rate": 0.2},
+    {"learning_rule": "lms", "learning_rate_init": 0.2},
     {"update_every": 3},
     {"echo": "weight_average", "td_sign": -1},
     {"input_to_readout": True, "max_iter": 2},

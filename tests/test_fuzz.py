@@ -63,7 +63,7 @@ reservoir = dict(n_reservoir=st.integers(1, 12),
                  spectral_radius=st.sampled_from([0.0, 0.9, 3.0]),
                  leak_rate=st.sampled_from([0.1, 0.5, 1.0]),
                  learning_rule=st.sampled_from(["lms", "rls"]),
-                 learning_rate=st.sampled_from([1e-3, 0.5, 1.9, 10.0]))
+                 learning_rate_init=st.sampled_from([1e-3, 0.5, 1.9, 10.0]))
 # In about one example in four, one parameter is out of range.
 BAD_COMMON = [("td_gain", -1.0), ("td_timescale", 0.5), ("readout_sparsity", 1.0),
               ("feedback_split", 1), ("echo", "bogus"), ("td_sign", 0)]

@@ -173,7 +173,7 @@ def test_static_input_and_sparse_input_equal_the_naive_rows(iris):
 def test_readout_follows_the_naive_bounded_rule(sequences, rule, td_gain):
     X, y = sequences
     clf = _clf(learning_rule=rule, td_gain=td_gain, td_timescale=3.0, max_iter=3,
-               learning_rate=0.2, rls_alpha=1.0).fit(X, y)
+               learning_rate_init=0.2, rls_alpha=1.0).fit(X, y)
     R = naive_rows(clf, X)
     W, Wbar = naive_itds(R, np.eye(2)[y], rule, td_gain, 3.0, 0.2, 1.0, 3)
     np.testing.assert_allclose(clf.readout_.W, W, rtol=1e-8, atol=1e-10)
@@ -189,7 +189,7 @@ def test_each_reading_and_sign_follows_the_naive_rule(sequences, rule, echo, td_
     """Issue 14: the echo readings and the flipped sign, through fit."""
     X, y = sequences
     kw = dict(learning_rule=rule, td_gain=0.7, td_timescale=3.0, max_iter=3,
-              learning_rate=0.2, rls_alpha=1.0)
+              learning_rate_init=0.2, rls_alpha=1.0)
     clf = _clf(echo=echo, td_sign=td_sign, **kw).fit(X, y)
     R = naive_rows(clf, X)
     W, Wbar = naive_itds(R, np.eye(2)[y], rule, 0.7, 3.0, 0.2, 1.0, 3, echo, td_sign)
@@ -239,7 +239,7 @@ def test_decision_echo_follows_the_naive_passes(iris, rule, td_sign, td_gain):
     y = y.copy()
     y[::7] = (y[::7] + 1) % 3  # wrong labels, so the decisions differ from them
     clf = _clf(echo="decision", learning_rule=rule, td_gain=td_gain, td_sign=td_sign,
-               td_timescale=2.0, max_iter=4, rls_alpha=0.5, learning_rate=0.2).fit(X, y)
+               td_timescale=2.0, max_iter=4, rls_alpha=0.5, learning_rate_init=0.2).fit(X, y)
     R = naive_rows(clf, X)
     Y = np.eye(3)[y]
     W, D = naive_decision(R, Y, td_gain, 2.0, 0.5, 4, rule, td_sign)
@@ -249,7 +249,7 @@ def test_decision_echo_follows_the_naive_passes(iris, rule, td_sign, td_gain):
         np.testing.assert_allclose(W, ridge(R, (Y + td_gain * D3) / (1 + td_gain), 0.5),
                                    rtol=1e-8, atol=1e-10)
     assert not np.allclose(D, Y)  # the echo did disagree with some labels
-    plain = _clf(learning_rule=rule, max_iter=4, rls_alpha=0.5, learning_rate=0.2).fit(X, y)
+    plain = _clf(learning_rule=rule, max_iter=4, rls_alpha=0.5, learning_rate_init=0.2).fit(X, y)
     assert not np.allclose(clf.readout_.W, plain.readout_.W, rtol=1e-6, atol=1e-8)
 
 
@@ -340,7 +340,7 @@ def test_decision_echo_in_partial_fit_learns_new_trials_plainly(iris):
     """partial_fit's trials have no past decisions: their echo is their labels,
     so every call is the td_gain=0 call (the target (y + g y) / (1 + g) is y)."""
     X, y = iris
-    kw = dict(echo="decision", learning_rule="lms", td_gain=2.0, learning_rate=0.2)
+    kw = dict(echo="decision", learning_rule="lms", td_gain=2.0, learning_rate_init=0.2)
     clf = _clf(**kw).partial_fit(X, y, classes=[0, 1, 2])
     plain = _clf(**{**kw, "td_gain": 0.0}).partial_fit(X, y, classes=[0, 1, 2])
     wrong = (y + 1) % 3
@@ -443,7 +443,7 @@ def test_repeated_rows_as_sequences_equal_static_input(iris):
 
 def test_temperature_minimizes_the_a_priori_log_loss(iris):
     X, y = iris
-    clf = _clf(learning_rule="lms", max_iter=2, learning_rate=0.1).fit(X, y)
+    clf = _clf(learning_rule="lms", max_iter=2, learning_rate_init=0.1).fit(X, y)
     R = naive_rows(clf, X)
     W = np.zeros((R.shape[1], 3))
     z = []
@@ -578,7 +578,7 @@ def test_sequences_and_static_samples_are_not_mixed(sequences, iris):
 def test_P3_counter_trials_move_the_readout_less(iris):
     """A wrong-label trial after fitting clean data changes W less with iTDS.
 
-    LMS readout (3 passes, learning_rate 0.05), td_gain=2 vs 0: the mean |dW|
+    LMS readout (3 passes, learning_rate_init 0.05), td_gain=2 vs 0: the mean |dW|
     over 30 counter-trials, measured over seeds 0-5, is 0.325-0.327 x that of
     the td_gain=0 fit. The bounded rule divides every step by 1 + td_gain = 3;
     the rest (ratio x 3 = 0.976-0.981) is the echo pulling away from the
@@ -592,7 +592,7 @@ def test_P3_counter_trials_move_the_readout_less(iris):
         sizes = {}
         for g in (2.0, 0.0):
             clf = _clf(learning_rule="lms", td_gain=g, td_timescale=5.0, max_iter=3,
-                       learning_rate=0.05, shuffle=True, random_state=seed).fit(X, y)
+                       learning_rate_init=0.05, shuffle=True, random_state=seed).fit(X, y)
             changes = []
             for i, label in zip(idx, wrong):
                 trial = copy.deepcopy(clf)
@@ -696,11 +696,11 @@ def test_weighted_default_fit_equals_the_weighted_reference(iris, sequences, dat
 
 CONFIGS = {
     "defaults": dict(n_reservoir=30, random_state=0),  # float32, auto, decision, shuffled
-    "lms_learned": dict(learning_rule="lms", td_gain=1.0, max_iter=3, learning_rate=0.2),
+    "lms_learned": dict(learning_rule="lms", td_gain=1.0, max_iter=3, learning_rate_init=0.2),
     "rls_learned": dict(td_gain=1.0, max_iter=2),
     "rls_weight_average": dict(echo="weight_average", td_gain=1.0, td_timescale=3.0),
     "lms_decision": dict(echo="decision", learning_rule="lms", td_gain=1.0, max_iter=3,
-                         learning_rate=0.2),
+                         learning_rate_init=0.2),
 }
 
 
@@ -739,7 +739,7 @@ def test_a_zero_weight_sample_changes_nothing(iris, config, method):
 @pytest.mark.parametrize("config", ["rls_decision", "rls_learned", "lms_learned"])
 def test_constant_weights_rescale_the_penalty_or_the_step(iris, config):
     """Weights c everywhere: weighted RLS is RLS with rls_alpha / c, weighted
-    normalized LMS is LMS with learning_rate * c (same statistics, same
+    normalized LMS is LMS with learning_rate_init * c (same statistics, same
     temperature)."""
     X, y = iris
     c = 2.5
@@ -747,10 +747,10 @@ def test_constant_weights_rescale_the_penalty_or_the_step(iris, config):
                                rls_alpha=1.0),
           "rls_learned": dict(td_gain=1.0, max_iter=2, rls_alpha=1.0),
           "lms_learned": dict(learning_rule="lms", td_gain=1.0, max_iter=3,
-                              learning_rate=0.1)}[config]
+                              learning_rate_init=0.1)}[config]
     weighted = _clf(**kw).fit(X, y, sample_weight=np.full(len(y), c))
     if config == "lms_learned":
-        kw["learning_rate"] *= c
+        kw["learning_rate_init"] *= c
     else:
         kw["rls_alpha"] /= c
     rescaled = _clf(**kw).fit(X, y)

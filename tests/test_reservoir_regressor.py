@@ -220,7 +220,7 @@ def test_update_every(every):
 def test_lms_equals_the_naive_itds_lms_loop(td_gain):
     X, Y = _series(200)
     lr, tau = 0.1, 3.0
-    model = _reg(learning_rule="lms", learning_rate=lr, td_gain=td_gain,
+    model = _reg(learning_rule="lms", learning_rate_init=lr, td_gain=td_gain,
                  td_timescale=tau, washout=5, max_iter=2).fit(X, Y)
     S = naive_states(model, X)
     R = np.hstack([S, np.ones((len(S), 1))])[5:]
@@ -247,7 +247,7 @@ def test_each_reading_and_sign_equals_a_naive_loop(rule, echo, td_sign):
     (RLS: exact blocks over a series longer than one block)."""
     X, Y = _series(260)
     lr, tau, g, alpha = 0.1, 3.0, 0.7, 1.0
-    model = _reg(learning_rule=rule, learning_rate=lr, rls_alpha=alpha, td_gain=g,
+    model = _reg(learning_rule=rule, learning_rate_init=lr, rls_alpha=alpha, td_gain=g,
                  td_timescale=tau, washout=5, max_iter=2, echo=echo,
                  td_sign=td_sign).fit(X, Y)
     S = naive_states(model, X)
@@ -299,7 +299,7 @@ def test_lms_learns_a_sine():
     X, y = s[:-1, None], s[1:]
     for seed in range(2):
         model = ITDSReservoirRegressor(n_reservoir=60, mode="sequential",
-                                       learning_rule="lms", learning_rate=0.5,
+                                       learning_rule="lms", learning_rate_init=0.5,
                                        washout=50, max_iter=3, td_gain=1.0,
                                        random_state=seed)
         model.fit(X[:1000], y[:1000])
