@@ -52,8 +52,9 @@ weak prior they can be large while the fit is sound.)
 estimators' ``echo`` parameter picks one reading and ``td_sign`` the sign of
 the top-down term (both default to the equations above, bit for bit):
 
-- ``echo="learned"`` (default): the echo is a second readout that learns to
-  reproduce the output, ``Wbar <- Wbar + step(z - d, r) / td_timescale``
+- ``echo="learned"`` (the regressor's and the MLP's default): the echo is a
+  second readout that learns to reproduce the output,
+  ``Wbar <- Wbar + step(z - d, r) / td_timescale``
   (for the softmax output: the cross-entropy gradient toward ``p``, with the
   network's optimizer, ``td_timescale`` times slower).
 - ``echo="weight_average"``: the echo's weights are an exponential moving
@@ -64,6 +65,10 @@ the top-down term (both default to the equations above, bit for bit):
       Wbar <- Wbar + (W - Wbar) / td_timescale
 
   and nothing else changes ``Wbar``. Both readings start from ``Wbar = W``.
+- ``echo="decision"`` (the reservoir classifier's default): the echo of a
+  training sample is the running average, over ``fit``'s passes, of the
+  readout's decisions on it (one-hot of its largest output), held fixed
+  during a pass (:class:`DecisionEcho`); the readout is given these rows.
 - ``td_sign=-1`` flips the top-down term, ``delta = e_sup - td_gain * e_td``
   (the readout is pushed *away* from its echo); the reservoir readouts keep
   the division by ``1 + td_gain``, so their step is ``delta_b = (e_sup -
@@ -241,8 +246,10 @@ class ITDSReadout:
         RLS prior: ``P0 = I / rls_alpha``, i.e. a ridge penalty ``rls_alpha``.
     td_gain, td_timescale : float
         The iTDS gain and the echo's slowness (in weight updates).
-    echo : {"learned", "weight_average"}
-        The reading of the echo (see the module docstring).
+    echo : {"learned", "weight_average", "decision"}
+        The reading of the echo (see the module docstring): a readout
+        ``Wbar`` for the first two; for "decision" the echo rows are given to
+        :meth:`partial_fit` (see :class:`DecisionEcho`) and ``Wbar`` stays 0.
     td_sign : {1, -1}
         The sign of the top-down term in ``delta``.
     feedback_split : bool
@@ -823,8 +830,9 @@ def rule_matrix(n_outputs, td_gain, td_timescale, td_sign=1, echo="learned"):
 
     With ``td_sign=-1``, ``delta = (y - z - td_gain (d - z)) / (1 +
     td_gain)``: the first block column is ``[-(1 - td_gain) / (1 + td_gain)
-    I, -lam I]``. With ``echo="weight_average"`` the second block column is
-    zero (that echo follows ``W`` instead, see ``ITDSReadout._follow``).
+    I, -lam I]``. For every echo but "learned" the second block column is
+    zero: the weight average follows ``W`` instead (``ITDSReadout._follow``),
+    and the decision echo's rows are given, not learned.
 
     With ``td_gain == 0`` the first block column is ``[-I, 0]`` and the target
     is divided by 1, so ``delta = y - z`` exactly, for either sign.

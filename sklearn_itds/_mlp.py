@@ -624,7 +624,7 @@ class ITDSMLPClassifier(MLPTrainingMixin, ClassifierMixin, BaseEstimator):
         layer), output probabilities ``p``, echo probabilities ``p_echo`` and
         one-hot label ``y`` give the norm of its plain gradient step on the
         output layer, ``learning_rate_init * |[h, 1]| * |delta|`` with
-        ``delta = (y - p) + td_gain (p_echo - p)`` (see
+        ``delta = (y - p) + td_sign td_gain (p_echo - p)`` (see
         :func:`sklearn_itds._itds.softmax_step_norms`). It is the step of SGD
         without momentum on a batch of one; Adam rescales steps per weight.
         Nothing is learned. Comparing true with wrong labels (counter-trials)

@@ -371,8 +371,9 @@ class MLPTrainingMixin:
         if not (np.isfinite(total) and self._history.is_finite()
                 and all(np.isfinite(a).all() for a in self._state_arrays())):
             self._restore(saved)
-            warn_divergence(self, len(self.loss_curve_), "Lower learning_rate_init or "
-                            "td_gain, or scale the inputs (e.g. StandardScaler).")
+            warn_divergence(self, len(self.loss_curve_),
+                            "Lower learning_rate_init or td_gain, or scale the inputs "
+                            "(e.g. StandardScaler).", runaway=False)
             return False
         self.loss_ = total / n
         self.n_iter_ += 1

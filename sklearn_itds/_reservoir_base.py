@@ -274,7 +274,7 @@ class TrialEncoder:
         return self._rows(F)
 
     def transform(self, trials):
-        """Readout rows ``(n_samples, n_outputs)`` for validated trials."""
+        """Readout rows ``(n_samples, n_readout_inputs)`` for validated trials."""
         return self._rows(self._features(trials))
 
     def _rows(self, F):

@@ -188,7 +188,10 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         (in ``partial_fit``, from the first call's data).
     readout_ : ITDSReadout
         The readout; ``readout_.W`` (n_readout_inputs, n_classes) holds the
-        weights with the bias in the last row, ``readout_.W_echo`` the echo.
+        weights with the bias in the last row, ``readout_.W_echo`` the echo
+        readout of the learned and weight-average echoes (zeros for the
+        decision echo, which is a memory of the training trials used during
+        ``fit`` only).
     rls_alpha_ : float or None
         The RLS penalty used (``rls_alpha``, or the one "auto" chose); None
         with ``learning_rule="lms"``.
@@ -198,9 +201,11 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         Per-epoch iTDS diagnostics: ``e_sup``, ``e_td``, ``td_ratio``,
         ``cosine``, ``weight_change``, ``loss`` and ``n_updates``.
     loss_curve_ : list of float
-        Per-epoch mean squared supervised error (``td_history_["loss"]``).
+        Per-epoch mean of ``0.5 |e_sup|^2`` over the updates, half the mean
+        squared supervised error (``td_history_["loss"]``).
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run since the last ``fit``: each ``partial_fit``
+        call adds one (unlike MLPClassifier's, which counts the last call's).
     validation_scores_ : list of float or None
         With ``early_stopping`` (where it applies), each pass's leave-one-out
         accuracy on the training labels; None otherwise.
@@ -513,7 +518,8 @@ of shape (n_steps_i, n_features)
         Z = self.readout_.predict(rows)
         if not np.isfinite(Z).all():
             raise ValueError("The readout outputs are not finite: the weights are "
-                             "too large. Refit with a lower learning_rate_init or td_gain.")
+                             "too large. Refit with a lower td_gain, a larger "
+                             "rls_alpha or (LMS) a lower learning_rate_init.")
         return Z
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
@@ -564,7 +570,7 @@ of shape (n_steps_i, n_features)
         For each sample, its readout row (the features :meth:`predict` reads)
         and its one-hot label give the norm of the update ``step(delta, r)``
         the iTDS rule would make from the current weights, with the bounded
-        ``delta = ((y - z) + td_gain (d - z)) / (1 + td_gain)`` (see
+        ``delta = ((y - z) + td_sign td_gain (d - z)) / (1 + td_gain)`` (see
         :meth:`ITDSReadout.step_norms <sklearn_itds._itds.ITDSReadout.step_norms>`).
         Nothing is learned. Comparing labels that agree with the model with
         wrong labels (counter-trials) shows how much iTDS damps the response to

@@ -127,7 +127,9 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         In our measurements no ``td_gain > 0`` improved prediction or
         forecasting (docs/results), so the default is off.
     td_timescale : float, default=5.0
-        How many times slower the echo readout learns than the readout (>= 1).
+        How slowly the echo follows the readout (>= 1): for the learned echo,
+        how many times more slowly the echo readout learns; for the weight
+        average, the number of updates it averages over.
     echo : {"learned", "weight_average"}, default="learned"
         What the echo readout ``Wbar`` is. "learned": a second readout that
         learns to reproduce the readout's output ``z``, ``td_timescale``
@@ -190,9 +192,11 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
     td_history_ : dict of ndarray
         iTDS diagnostics per pass (``fit``) or per ``partial_fit`` call.
     loss_curve_ : list of float
-        Mean squared a-priori error per pass, in standardized target units.
+        Mean of ``0.5 |e_sup|^2`` (half the squared a-priori error) per pass,
+        in standardized target units.
     n_iter_ : int
-        Number of passes run.
+        Number of passes run since the last ``fit``: each ``partial_fit``
+        call adds one.
 
     See Also
     --------
@@ -629,7 +633,7 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
         The readout rows are computed exactly as in :meth:`predict` and, with
         the (standardized) targets ``y``, give the norm of the update
         ``step(delta, r)`` the iTDS rule would make from the current weights
-        and RLS matrix, with the bounded ``delta = ((y - z) + td_gain (d -
+        and RLS matrix, with the bounded ``delta = ((y - z) + td_sign td_gain (d -
         z)) / (1 + td_gain)`` (see :meth:`ITDSReadout.step_norms
         <sklearn_itds._itds.ITDSReadout.step_norms>`). Nothing is learned and
         the stored state is unchanged. Comparing clean with replaced targets

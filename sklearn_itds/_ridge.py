@@ -61,7 +61,7 @@ class RidgeSolver:
     def __init__(self, R, sample_weight=None):
         R = np.asarray(R)
         n, q = R.shape
-        self.R = R  # kept as given: read only for rows of weight 0
+        self.R = R  # kept as given: rows of weight 0, and the readout's runaway watch
         self.weight = (np.ones(n) if sample_weight is None
                        else np.asarray(sample_weight, dtype=np.float64))
         root = np.sqrt(self.weight)

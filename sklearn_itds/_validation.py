@@ -18,7 +18,7 @@ from sklearn.utils import check_array, check_consistent_length, check_scalar, co
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import FLOAT_DTYPES, _check_sample_weight, validate_data
 
-from ._itds import ECHO_READINGS, TD_SIGNS
+from ._itds import ECHO_READINGS, RUNAWAY_FACTOR, TD_SIGNS
 
 __all__ = [
     "Trials",
@@ -282,13 +282,18 @@ def check_bool(value, name):
         raise TypeError(f"{name} must be True or False, got {value!r}.")
 
 
-def warn_divergence(estimator, epoch, hint):
-    """Warn that training diverged and the last finite weights were kept."""
+def warn_divergence(estimator, epoch, hint, runaway=True):
+    """Warn that training diverged and the last finite weights were kept.
+
+    ``runaway``: the estimator also watches for finite outputs that ran away
+    (the reservoir readouts, :data:`~sklearn_itds._itds.RUNAWAY_FACTOR`).
+    """
+    ran_away = (f", or its outputs ran away to over {RUNAWAY_FACTOR:g} times the "
+                f"targets" if runaway else "")
     warnings.warn(
         f"{type(estimator).__name__} diverged in epoch {epoch + 1}: the weights "
-        f"or the training errors became non-finite, or its outputs ran away to "
-        f"over 1000 times the targets. Training stopped and the "
-        f"weights from the start of that epoch were kept. {hint}",
+        f"or the training errors became non-finite{ran_away}. Training stopped and "
+        f"the weights from the start of that epoch were kept. {hint}",
         ConvergenceWarning,
         stacklevel=3,
     )
@@ -511,8 +516,9 @@ def validate_trials(estimator, X, y="no_validation", *, reset, y_numeric=False):
 def check_classes(estimator, y, classes):
     """Labels to class indices for ``fit`` (``classes=None``) or ``partial_fit``.
 
-    Returns ``(classes_, y_index)``. Rejects regression targets, a single class,
-    a changed ``classes`` and labels outside ``classes``.
+    Returns ``(classes_, y_index)``. Rejects regression targets, a single class
+    and labels outside ``classes`` (a changed ``classes`` is
+    :func:`partial_fit_classes`'s to reject).
     """
     check_classification_targets(y)
     if classes is None:
