@@ -115,6 +115,9 @@ class ReservoirMixin:
             mask=make_sparsity_mask(shape, self.readout_sparsity, mask_rng),
             dtype=dtype,
         )
+        # the penalty in use (None: LMS, or "auto" still to be chosen by
+        # _fit_penalty from the data)
+        self.rls_alpha_ = alpha if self.learning_rule == "rls" else None
         # no epoch yet (and none if the first diverges): empty, but present
         self.td_history_ = self.readout_.history.as_dict()
         self.loss_curve_ = []

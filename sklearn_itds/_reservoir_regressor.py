@@ -189,6 +189,10 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         ``mode="sequential"``: output fed back at the next step, in
         standardized target units (the last target under teacher forcing,
         otherwise the last output).
+    rls_alpha_ : float or None
+        The RLS penalty used: ``rls_alpha``, or the value "auto" stands for
+        (10 in samples mode; 1e-5, or 1e-2 in float32, in sequential mode);
+        None with ``learning_rule="lms"``.
     td_history_ : dict of ndarray
         iTDS diagnostics per pass (``fit``) or per ``partial_fit`` call.
     loss_curve_ : list of float

@@ -768,3 +768,18 @@ def test_sparse_rows_without_input_scaling_equal_dense_rows():
     held = ITDSReservoirRegressor(**kw).fit(sparse.csr_matrix(X), y)
     np.testing.assert_allclose(held.predict(sparse.csr_matrix(X)), dense.predict(X),
                                rtol=1e-12, atol=1e-12)
+
+
+def test_rls_alpha_reports_the_penalty_in_use():
+    X = np.random.RandomState(0).rand(80, 3)
+    y = X.sum(axis=1)
+    for kw, alpha in [({}, 10.0), ({"mode": "sequential"}, 1e-5),
+                      ({"mode": "sequential", "dtype": np.float32}, 1e-2),
+                      ({"rls_alpha": 3.0}, 3.0), ({"learning_rule": "lms"}, None)]:
+        model = ITDSReservoirRegressor(n_reservoir=10, random_state=0, **kw).fit(X, y)
+        assert model.rls_alpha_ == alpha, kw
+        if alpha is not None:  # and it is the prior the readout started from
+            fresh = ITDSReservoirRegressor(n_reservoir=10, random_state=0, **kw)
+            fresh.set_params(rls_alpha=alpha)
+            np.testing.assert_allclose(fresh.fit(X, y).predict(X), model.predict(X),
+                                       rtol=1e-6, atol=1e-6)
