@@ -105,6 +105,7 @@ __all__ = [
     "DecisionEcho",
     "ITDSReadout",
     "SoftmaxEcho",
+    "clip_split",
     "echo_logit_rows",
     "follow_weight_average",
     "make_sparsity_mask",
@@ -112,6 +113,7 @@ __all__ = [
     "rule_matrix",
     "softmax_step_norms",
     "split_error",
+    "split_output_gradients",
     "stabilized_error",
 ]
 
@@ -154,6 +156,32 @@ def stabilized_error(target, output, echo, td_gain, bounded=False, td_sign=1):
 def split_error(delta):
     """Positive and negative parts of ``delta``: ``delta = pos - neg``."""
     return np.maximum(delta, 0.0), np.maximum(-delta, 0.0)
+
+
+def split_output_gradients(H, grad_logits, W_pos, W_neg, alpha, n_samples):
+    """Sign-split feedback for a gradient-trained output layer ``W = W_pos - W_neg``.
+
+    ``grad_logits`` is ``-delta / n`` (the stabilized error on the logits, as
+    :meth:`SoftmaxEcho.gradients` returns it) and ``H`` the last hidden
+    layer. ``W_pos`` descends the loss of the positive part of ``delta`` and
+    ``W_neg`` that of its negative part; each has its own L2 decay toward
+    zero, ``alpha / n_samples`` (as MLPClassifier's), so together they act as
+    an L1-like penalty on ``W``, and :func:`clip_split` after the update can
+    leave exact zeros. Returns the gradients of ``W_pos`` and ``W_neg``.
+    """
+    neg_part, pos_part = split_error(grad_logits)  # = (delta-, delta+) / n
+    decay = alpha / n_samples
+    return H.T @ -pos_part + decay * W_pos, H.T @ -neg_part + decay * W_neg
+
+
+def clip_split(parts, W, mask=None):
+    """After an update of the sign-split parts: both clipped at zero (and
+    masked), and ``W = W_pos - W_neg`` written in place."""
+    for part in parts:
+        np.maximum(part, 0, out=part)
+        if mask is not None:
+            part *= mask
+    np.subtract(*parts, out=W)
 
 
 def make_sparsity_mask(shape, sparsity, random_state):

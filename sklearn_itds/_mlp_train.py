@@ -30,8 +30,8 @@ from sklearn.utils import gen_batches
 
 from . import _mlp_base as base
 from ._history import TDHistory
-from ._itds import SoftmaxEcho, make_sparsity_mask, softmax, split_error
-from ._itds import stabilized_error
+from ._itds import (SoftmaxEcho, clip_split, make_sparsity_mask, softmax,
+                    split_output_gradients, stabilized_error)
 from ._optimizers import SGD, Adam, make_optimizer
 from ._threads import AdaptiveBlasThreads
 from ._validation import fitted_params, warn_divergence
@@ -478,16 +478,10 @@ class MLPTrainingMixin:
         coef_grads, intercept_grads, _ = base.backward(
             acts, self.coefs_, grad_logits, self.activation, self.alpha, n_eff,
             input_grad=False)
-        if self.feedback_split:
-            # W = W_pos - W_neg: each part descends the loss of its own sign of
-            # delta (grad_logits = -delta / n), then both are clipped at zero.
-            # Each part has its own L2 decay toward zero, so together they act
-            # as an L1-like penalty on W and clipping can leave exact zeros.
-            neg_part, pos_part = split_error(grad_logits)  # = (delta-, delta+)/n
-            W_pos, W_neg = self._split
+        if self.feedback_split:  # W = W_pos - W_neg, each part its sign of delta
             grads = (coef_grads[:-1]
-                     + [H.T @ -pos_part + (self.alpha / n_eff) * W_pos,
-                        H.T @ -neg_part + (self.alpha / n_eff) * W_neg]
+                     + list(split_output_gradients(H, grad_logits, *self._split,
+                                                   self.alpha, n_eff))
                      + intercept_grads)
         else:
             grads = coef_grads + intercept_grads
@@ -511,11 +505,7 @@ class MLPTrainingMixin:
     def _sync_split(self):
         """Apply the clipping/mask and rebuild the output layer from its parts."""
         if self.feedback_split:
-            for part in self._split:
-                np.maximum(part, 0, out=part)
-                if self._mask is not None:
-                    part *= self._mask
-            np.subtract(*self._split, out=self.coefs_[-1])
+            clip_split(self._split, self.coefs_[-1], self._mask)
         elif self._mask is not None:
             self.coefs_[-1] *= self._mask
 

@@ -16,9 +16,11 @@ from sklearn_itds._history import TDHistory
 from sklearn_itds._itds import (
     ITDSReadout,
     SoftmaxEcho,
+    clip_split,
     make_sparsity_mask,
     rule_matrix,
     split_error,
+    split_output_gradients,
     stabilized_error,
 )
 
@@ -1378,3 +1380,25 @@ def test_compiled_updates_report_divergence_instead_of_raising():
         with path(True):
             readout.partial_fit(R, Y)
         assert readout.diverged()
+
+
+def test_split_output_gradients_and_clip_written_out():
+    """The MLP's sign split: each part's gradient from its sign of delta, with
+    its own decay; clipping keeps both parts >= 0 and W their difference."""
+    rng = np.random.RandomState(40)
+    H, delta = rng.randn(6, 4), rng.randn(6, 3)
+    W_pos, W_neg = np.abs(rng.randn(4, 3)), np.abs(rng.randn(4, 3))
+    n, alpha = 6.0, 0.3
+    g_pos, g_neg = split_output_gradients(H, -delta / n, W_pos, W_neg, alpha, n)
+    want_pos, want_neg = alpha / n * W_pos, alpha / n * W_neg
+    for i in range(6):  # sample by sample, as the method page writes it
+        want_pos = want_pos - np.outer(H[i], np.maximum(delta[i], 0)) / n
+        want_neg = want_neg - np.outer(H[i], np.maximum(-delta[i], 0)) / n
+    np.testing.assert_allclose(g_pos, want_pos, rtol=1e-12)
+    np.testing.assert_allclose(g_neg, want_neg, rtol=1e-12)
+    parts = [W_pos - 2 * g_pos, W_neg - 2 * g_neg]
+    mask = rng.rand(4, 3) > 0.3
+    W = np.empty((4, 3))
+    clip_split(parts, W, mask)
+    assert all((p >= 0).all() and not p[~mask].any() for p in parts)
+    np.testing.assert_array_equal(W, parts[0] - parts[1])
