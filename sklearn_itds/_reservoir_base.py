@@ -222,11 +222,6 @@ def check_dtype(dtype):
     return dt
 
 
-def with_bias(S):
-    """Append the constant-1 bias column to states ``S`` (n, N)."""
-    return np.hstack([S, np.ones((S.shape[0], 1), dtype=S.dtype)])
-
-
 class TrialEncoder:
     """Trials to readout rows ``[features, 1]``: what a trial-based readout reads.
 
@@ -557,7 +552,6 @@ def run_sequence(reservoir, readout, U, Y, x, y_prev, *, skip=0, every=1,
                     states[chunk] = rows
                 x, y_prev = rows[-1, :N].copy(), ZD[-1, :W.shape[1]].copy()
                 continue
-            r = rows[0]
             for i, t in enumerate(range(chunk.start, chunk.stop)):
                 x = reservoir.step(x, drive[i] + y_prev @ reservoir.W_fb)
                 r = rows[i]

@@ -375,14 +375,6 @@ class Trials(NamedTuple):
     U: object
     lengths: object = None
 
-    @property
-    def n_samples(self):
-        return self.U.shape[0]
-
-    @property
-    def is_sequence(self):
-        return self.U.ndim == 3
-
 
 def _sequence_list(X):
     """True for a non-empty list/tuple (or 1-D object array, as pandas and
