@@ -114,6 +114,7 @@ __all__ = [
     "softmax_step_norms",
     "split_error",
     "split_output_gradients",
+    "squared_row_norms",
     "stabilized_error",
 ]
 
@@ -1045,14 +1046,21 @@ def softmax_step_norms(H, Y, P, P_echo, td_gain, learning_rate, td_sign=1):
     return output_step_norms(H, np.linalg.norm(delta, axis=1), learning_rate)
 
 
-def output_step_norms(H, delta_norms, learning_rate):
+def squared_row_norms(H):
+    """``|h|^2`` per row of ``H`` (dense, or sparse: the input itself when
+    the network has no hidden layer)."""
+    if hasattr(H, "multiply"):
+        return np.asarray(H.multiply(H).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", H, H)
+
+
+def output_step_norms(H, delta_norms, learning_rate, h_sq=None):
     """``learning_rate * |[h, 1]| * |delta|`` per sample: the norm of the
-    output-layer step ``learning_rate * outer([h, 1], delta)``."""
-    if hasattr(H, "multiply"):  # sparse: the input itself, with no hidden layer
-        sq = np.asarray(H.multiply(H).sum(axis=1)).ravel()
-    else:
-        sq = np.einsum("ij,ij->i", H, H)
-    return learning_rate * np.sqrt(sq + 1.0) * delta_norms
+    output-layer step ``learning_rate * outer([h, 1], delta)``. ``h_sq``: the
+    :func:`squared_row_norms` of ``H`` when already known (``H`` unused)."""
+    if h_sq is None:
+        h_sq = squared_row_norms(H)
+    return learning_rate * np.sqrt(h_sq + 1.0) * delta_norms
 
 
 def softmax(Z):

@@ -30,8 +30,9 @@ from sklearn.utils import gen_batches
 
 from . import _mlp_base as base
 from ._history import TDHistory
-from ._itds import (SoftmaxEcho, clip_split, make_sparsity_mask, softmax,
-                    split_output_gradients, stabilized_error)
+from ._itds import (SoftmaxEcho, clip_split, make_sparsity_mask, output_step_norms,
+                    softmax, split_output_gradients, squared_row_norms,
+                    stabilized_error)
 from ._optimizers import SGD, Adam, make_optimizer
 from ._threads import AdaptiveBlasThreads
 from ._validation import fitted_params, warn_divergence
@@ -362,10 +363,12 @@ class MLPTrainingMixin:
                     total += (self._step(X[idx], Y[idx], sw, diag, batch)
                               * (batch.stop - batch.start))
         e_sup, e_td, h_sq = diag
+        # delta from the two errors: (y - z) + td_sign td_gain (d - z), here
+        # with target e_sup, output 0 and echo e_td
         delta, _, _ = stabilized_error(e_sup, 0.0, e_td, self._echo.td_gain,
                                        td_sign=self._echo.td_sign)
-        self._history.record(e_sup, e_td, self._optimizer.learning_rate * np.sqrt(
-            (h_sq + 1.0) * np.einsum("ij,ij->i", delta, delta)),
+        self._history.record(e_sup, e_td, output_step_norms(
+            None, np.linalg.norm(delta, axis=1), self._optimizer.learning_rate, h_sq),
             None if sample_weight is None else (
                 sample_weight if order is None else sample_weight[order]))
         if not (np.isfinite(total) and self._history.is_finite()
@@ -496,10 +499,7 @@ class MLPTrainingMixin:
         self._echo.follow(self.coefs_[-1], self.intercepts_[-1])
         diag[0][rows] = e_sup
         diag[1][rows] = e_td
-        if hasattr(H, "multiply"):  # sparse: no hidden layer and sparse X
-            diag[2][rows] = np.asarray(H.multiply(H).sum(axis=1)).ravel()
-        else:
-            diag[2][rows] = np.einsum("ij,ij->i", H, H)
+        diag[2][rows] = squared_row_norms(H)
         return loss
 
     def _sync_split(self):
