@@ -23,7 +23,7 @@ updates (block size 0, the reference the block update is tested equal to),
 ``--reference`` ours on the numpy reference path (no compiled kernels,
 ``sklearn_itds._jit.use_kernels(False)``), ``--serial`` ours without the
 worker thread that computes the next chunk's reservoir states while the
-readout learns (``_reservoir_base.STATES_AHEAD``), ``--float32`` ours in
+readout learns (``_sequence.STATES_AHEAD``), ``--float32`` ours in
 float32 (with ``rls_alpha=1e-2``, as the estimator recommends for float32).
 
 Usage::
@@ -41,7 +41,7 @@ from threadpoolctl import threadpool_limits
 
 from _timing import load, report, spread
 import sklearn_itds._itds as itds
-import sklearn_itds._reservoir_base as base
+import sklearn_itds._sequence as base
 from sklearn_itds import ITDSReservoirRegressor, _jit
 from sklearn_itds.datasets import load_task
 

@@ -40,7 +40,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from . import ITDSMLPClassifier, ITDSReservoirClassifier, ITDSReservoirRegressor
-from ._reservoir_base import InputScaler
+from ._trials import InputScaler
 from .datasets import load_task
 from .robustness import _seeded, corrupt_labels
 

@@ -3,7 +3,7 @@
 With the network's own output fed back (FORCE learning, and prediction with
 output feedback) every reservoir step waits for the previous output, so the
 reservoir step and the readout update alternate step by step. The numpy
-reference is that loop in ``run_sequence`` (``_reservoir_base.py``): per step
+reference is that loop in ``run_sequence`` (``_sequence.py``): per step
 one ``Reservoir.step`` and one ``ITDSReadout.update`` or output. Here the same
 loop runs compiled (``sklearn_itds._jit``, with numba): per step the reservoir
 kernel ``_leaky_steps`` and the readout kernel ``_readout_rows``, each defined

@@ -11,8 +11,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._itds import ECHO_READINGS, DecisionEcho
 from ._representations import REPRESENTATIONS
-from ._reservoir_base import ReservoirMixin, TrialEncoder, readout_width
+from ._reservoir_base import ReservoirMixin
 from ._ridge import RidgeSolver
+from ._trials import TrialEncoder, readout_width
 from ._validation import (
     INT,
     check_bool,

@@ -11,8 +11,9 @@ from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._representations import REPRESENTATIONS
-from ._reservoir_base import (InputScaler, ReservoirMixin, TrialEncoder, readout_width,
-                              run_sequence)
+from ._reservoir_base import ReservoirMixin
+from ._sequence import run_sequence
+from ._trials import InputScaler, TrialEncoder, readout_width
 from ._validation import (INT, REAL, check_bool, check_not_ragged, check_numeric_y,
                           check_option, check_series_weights, check_weights,
                           unchanged_on_error, validate_trials, warn_divergence)

@@ -700,7 +700,7 @@ def test_sequential_partial_fit_with_weights_equals_fit_on_the_concatenation():
 def test_states_ahead_in_a_thread_equal_the_serial_run(monkeypatch, extra):
     """With more than one chunk of steps the next chunk's states are computed
     while the readout learns from the last: bit for bit the serial run."""
-    import sklearn_itds._reservoir_base as base
+    import sklearn_itds._sequence as base
 
     X, Y = _series(n=2600)  # three chunks
     ahead = _reg(washout=5, td_gain=0.5, **extra).fit(X, Y)
@@ -732,7 +732,7 @@ def test_teacher_forcing_over_several_chunks_is_ridge_on_target_driven_states():
 def test_interrupt_while_states_are_computed_ahead_leaves_no_thread(monkeypatch):
     import threading
 
-    import sklearn_itds._reservoir_base as base
+    import sklearn_itds._sequence as base
 
     X, Y = _series(n=2600)
     model = _reg(washout=5).fit(X[:300], Y[:300])
