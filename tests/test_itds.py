@@ -658,6 +658,15 @@ def test_block_rls_zero_gain_is_still_ridge_and_ignores_the_echo():
 READINGS = [("learned", 1), ("learned", -1), ("weight_average", 1), ("weight_average", -1)]
 
 
+def _assert_naive_state(readout, rule, Z, W, Wbar, P, Z_naive):
+    """A-priori outputs, weights, echo and (RLS) P equal the naive loop's."""
+    np.testing.assert_allclose(Z, Z_naive, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(readout.W, W, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(readout.W_echo, Wbar, rtol=1e-9, atol=1e-11)
+    if rule == "rls":
+        np.testing.assert_allclose(full_P(readout), P, rtol=1e-9, atol=1e-12)
+
+
 def naive_readings(R, Y, rule, td_gain, echo, td_sign, td_timescale=TAU, split=False,
                    mask=None):
     """The module docstring's readings, one sample at a time, with a dense P.
@@ -742,11 +751,7 @@ def test_each_reading_and_sign_follows_the_naive_rule(rule, echo, td_sign, K):
     Z = np.vstack([Z] + [readout.update(r, y) for r, y in zip(R[150:], Y[150:])])
     readout.flush()
     W, Wbar, P, Z_naive, D_naive, _ = naive_readings(R, Y, rule, g, echo, td_sign)
-    np.testing.assert_allclose(Z, Z_naive, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(readout.W, W, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(readout.W_echo, Wbar, rtol=1e-9, atol=1e-11)
-    if rule == "rls":
-        np.testing.assert_allclose(full_P(readout), P, rtol=1e-9, atol=1e-12)
+    _assert_naive_state(readout, rule, Z, W, Wbar, P, Z_naive)
     # the diagnostics see the same a-priori echo and the signed delta
     readout.end_epoch()
     e_td = np.abs(D_naive - Z_naive).mean()
@@ -1266,11 +1271,7 @@ def test_per_row_updates_follow_the_naive_rule(compiled, rule, echo, td_sign, K)
         Z = np.vstack([Z] + [readout.update(r, y) for r, y in zip(R[100:], Y[100:])])
         readout.flush()
     W, Wbar, P, Z_naive, D_naive, after = naive_readings(R, Y, rule, g, echo, td_sign)
-    np.testing.assert_allclose(Z, Z_naive, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(readout.W, W, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(readout.W_echo, Wbar, rtol=1e-9, atol=1e-11)
-    if rule == "rls":
-        np.testing.assert_allclose(full_P(readout), P, rtol=1e-9, atol=1e-12)
+    _assert_naive_state(readout, rule, Z, W, Wbar, P, Z_naive)
     readout.end_epoch()
     assert readout.history.epochs["n_updates"] == [120]
     assert readout.history.epochs["e_td"][0] == pytest.approx(
