@@ -262,7 +262,9 @@ class Reservoir:
                 total += xT
             else:
                 total[:, valid] += xT[:, valid]
-            if ends[t].size:
+            if ends[t].size == B:  # every trial ends here
+                np.copyto(last, xT)
+            elif ends[t].size:
                 last[:, ends[t]] = xT[:, ends[t]]
         return (total / lengths).T, last.T
 
@@ -282,6 +284,9 @@ class Reservoir:
         W_T = self._sparse_W_T()
         raw = (_csr_matvecs is not None and W_T is not None
                and W_T.indices.dtype == np.int32 and W_T.dtype == dtype)
+        compiled = raw and _jit.available()
+        if compiled:  # uint32 indices: numba skips the wraparound check
+            csr = (W_T.indptr.view(np.uint32), W_T.indices.view(np.uint32), W_T.data)
         if W_T is None:
             W_T = self.W.T
         offset = None if drive_offset is None else drive_offset.astype(dtype)[:, None]
@@ -303,7 +308,10 @@ class Reservoir:
         for t, drive in enumerate(drives):
             # self.step(x, drive), transposed and in place: the same
             # operations, so the same states up to summation order.
-            if raw:  # pre = drive + W^T x^T, accumulated by scipy's own kernel
+            if compiled:  # the same sums as scipy's, in the same order
+                pre = buffers[t % len(buffers)]
+                _csr_states(*csr, xT, np.ascontiguousarray(drive), pre)
+            elif raw:  # pre = drive + W^T x^T, accumulated by scipy's own kernel
                 pre = buffers[t % len(buffers)]
                 np.copyto(pre, drive)
                 _csr_matvecs(N, N, B, W_T.indptr, W_T.indices, W_T.data, xT, pre)
@@ -360,6 +368,52 @@ def _drive_T(W_in_T, U_T, bias):
             out += W_in_T[:, f, None] * U_T[..., None, f, :]
     out += bias
     return out
+
+
+_PANEL = 512  # states per panel of _csr_states
+
+
+@_jit.kernel
+def _csr_states(indptr, indices, data, xT, drive, pre):
+    """Compiled ``pre = drive + W^T x^T`` for a batch of states (the CSR
+    arrays of ``W^T``; ``xT``, ``drive``, ``pre``: (N, B), C order).
+
+    The reference is scipy's ``csr_matvecs`` into a copy of ``drive``
+    (``Reservoir._trajectory``): every element is summed in the same order,
+    from ``drive[i, b]`` over row ``i``'s nonzeros, so the result is the same
+    bit for bit. Faster by keeping a panel of up to ``_PANEL`` running sums
+    in one buffer across the row's nonzeros and adding four of them per pass
+    over the panel (about twice scipy's speed at N=1000, density 0.05).
+    """
+    N, B = xT.shape
+    acc = np.empty(min(B, _PANEL), dtype=pre.dtype)
+    one, two, three, four = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
+    for start in range(0, B, _PANEL):
+        width = np.uint64(min(_PANEL, B - start))
+        c0 = np.uint64(start)
+        for i in range(N):
+            row = drive[i]
+            for c in range(width):
+                acc[c] = row[c0 + c]
+            k, end = np.uint64(indptr[i]), np.uint64(indptr[i + 1])
+            while k + four <= end:
+                a0, a1, a2, a3 = data[k], data[k + one], data[k + two], data[k + three]
+                x0 = xT[np.uint64(indices[k])]
+                x1 = xT[np.uint64(indices[k + one])]
+                x2 = xT[np.uint64(indices[k + two])]
+                x3 = xT[np.uint64(indices[k + three])]
+                for c in range(width):
+                    j = c0 + c
+                    acc[c] = (((acc[c] + a0 * x0[j]) + a1 * x1[j]) + a2 * x2[j]) + a3 * x3[j]
+                k += four
+            while k < end:
+                a, x = data[k], xT[np.uint64(indices[k])]
+                for c in range(width):
+                    acc[c] += a * x[c0 + c]
+                k += one
+            row = pre[i]
+            for c in range(width):
+                row[c0 + c] = acc[c]
 
 
 @_jit.kernel

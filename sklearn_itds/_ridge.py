@@ -29,6 +29,7 @@ from contextlib import nullcontext
 
 import numpy as np
 from scipy.linalg import eigh
+from sklearn.utils import gen_batches
 
 from ._threads import single_blas_thread
 
@@ -40,6 +41,7 @@ quarter decades (the readout rows are standardized features, so a penalty of
 ``n_samples`` weighs as much as the data on a unit-variance direction)."""
 
 _THREADED_GRAM = 1 << 24  # rows x columns above which the Gram product uses threads
+_BLOCK_VALUES = 1 << 22  # values per block of rows in the row-wise passes (32 MiB)
 
 
 class RidgeSolver:
@@ -77,15 +79,20 @@ class RidgeSolver:
         with single_blas_thread():
             lam, vec = eigh(gram, overwrite_a=True, check_finite=False)
         self._lam = np.clip(lam, 0.0, None)
-        with self._threads():
-            if self._wide:  # H = U diag(lam / (lam + a)) U^T,  U: (n, n)
-                self._U = vec
-                self._Rw = Rw
-            else:  # H = RV diag(1 / (lam + a)) RV^T,  V: (q, q), RV = Rw V: (n, q)
-                self._V = vec
-                self._U = Rw @ vec
-                del Rw  # the tall case needs only U and V from here on
-        self._U2 = self._U * self._U
+        if self._wide:  # H = U diag(lam / (lam + a)) U^T,  U: (n, n)
+            self._U = vec
+            self._Rw = Rw
+        else:  # H = RV diag(1 / (lam + a)) RV^T,  V: (q, q), RV = Rw V: (n, q)
+            self._V = vec
+            # Rw is not needed beyond U = Rw V: U overwrites it, a block of
+            # rows at a time (one n x q array in all, not three).
+            block = np.empty((min(n, _block_rows(q)), q))
+            with self._threads():
+                for rows in gen_batches(n, len(block)):
+                    part = block[:rows.stop - rows.start]
+                    np.matmul(Rw[rows], vec, out=part)
+                    Rw[rows] = part
+            self._U = Rw
         self._inverses = {}
 
     def _filter(self, alpha):
@@ -121,21 +128,41 @@ class RidgeSolver:
             self._inverses[alpha] = inv
         return self._inverses[alpha]
 
+    def _scaled_residuals(self, S, alphas):
+        """Yield ``(rows, E)`` block by block: ``E[i, a]`` is ``sqrt(w_i) (s_i
+        - loo_i)`` for penalty ``alphas[a]``, shape (block, n_alphas, n_outputs).
+
+        The fitted outputs of every penalty come from one product per block,
+        ``U_b [f_1 * U^T Sw, ..., f_A * U^T Sw]``, and the leverages ``h_i =
+        sum_j U_ij^2 f_j`` from ``U_b^2 [f_1, ..., f_A]``: ``U`` is read once
+        for the whole grid, and ``U^2`` is never stored whole.
+        """
+        S, US = self._project(S)
+        Sw = S * self._root[:, None]
+        n, K = S.shape
+        filters = np.stack([self._filter(a) for a in alphas], axis=1)  # (q, A)
+        coefs = (filters[:, :, None] * US[:, None, :]).reshape(len(filters), -1)
+        tiny = np.finfo(float).tiny
+        size = _block_rows(max(self._U.shape[1], coefs.shape[1]))
+        with self._threads():
+            for rows in gen_batches(n, size):
+                U = self._U[rows]
+                Z = (U @ coefs).reshape(len(U), len(alphas), K)  # sqrt(w_i) z_i
+                h = np.square(U) @ filters
+                yield rows, (Sw[rows, None, :] - Z) / np.maximum(1.0 - h, tiny)[:, :, None]
+
     def loo_outputs(self, S, alpha):
         """Each row's output by the ridge fit on all the other rows.
 
         A row of weight 0 is outside every fit: its output is that of the
         fit on all rows.
         """
-        S, US = self._project(S)
-        f = self._filter(alpha)
-        Zw = self._U @ (f[:, None] * US)  # sqrt(w_i) z_i
-        h = self._U2 @ f
-        Sw = S * self._root[:, None]
-        E = (Sw - Zw) / np.maximum(1.0 - h, np.finfo(float).tiny)[:, None]
+        S = np.asarray(S, dtype=np.float64).reshape(self.R.shape[0], -1)
         out = np.empty_like(S)
         fitted = self.weight > 0
-        out[fitted] = S[fitted] - E[fitted] / self._root[fitted, None]
+        for rows, E in self._scaled_residuals(S, [alpha]):
+            keep = fitted[rows]
+            out[rows][keep] = S[rows][keep] - E[keep, 0] / self._root[rows][keep, None]
         if not fitted.all():
             out[~fitted] = self.R[~fitted].astype(np.float64) @ self.coef(S, alpha)
         return out
@@ -146,17 +173,18 @@ class RidgeSolver:
         Returns ``sum_i w_i |s_i - loo_i|^2 / (sum_i w_i * n_outputs)``, an
         array of shape (n_alphas,).
         """
-        S, US = self._project(S)
-        Sw = S * self._root[:, None]
+        S = np.asarray(S, dtype=np.float64).reshape(self.R.shape[0], -1)
         total = max(self.weight.sum(), np.finfo(float).tiny) * S.shape[1]
-        out = np.empty(len(alphas))
-        for k, alpha in enumerate(alphas):
-            f = self._filter(alpha)
-            # sqrt(w_i) (s_i - loo_i): 0 for a row of weight 0
-            E = (Sw - self._U @ (f[:, None] * US)) / np.maximum(
-                1.0 - self._U2 @ f, np.finfo(float).tiny)[:, None]
-            out[k] = np.sum(E * E) / total
-        return out
+        out = np.zeros(len(alphas))
+        for _, E in self._scaled_residuals(S, alphas):  # 0 for a row of weight 0
+            out += np.einsum("iak,iak->a", E, E)
+        return out / total
+
+
+def _block_rows(width):
+    """Rows per block of a row-wise pass over ``width`` float64 columns
+    (about ``_BLOCK_VALUES`` values, at least one row)."""
+    return max(1, _BLOCK_VALUES // max(width, 1))
 
 
 def loo_alpha(solver, S, alphas=RIDGE_ALPHAS):

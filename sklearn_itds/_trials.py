@@ -11,6 +11,7 @@ the regressor's ``mode="samples"``; a layer-2 piece in ``design.md``'s terms
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import numpy as np
 from joblib import cpu_count
@@ -70,26 +71,25 @@ class TrialEncoder:
                 w = np.repeat(w, U.shape[1] if trials.lengths is None else trials.lengths)
             self.input_scaler_ = InputScaler().fit(
                 U if U.ndim == 2 else _valid_steps(U, trials.lengths), w)
-        F = self._features(trials)
-        self.feature_scaler_ = StandardScaler().fit(F, sample_weight=sample_weight)
-        return self._rows(F)
+        rows = self._rows(trials)  # features not yet standardized
+        features = rows[:, :-1]
+        self.feature_scaler_ = scaler = _blockwise_scaler(features, sample_weight)
+        for b in gen_batches(len(rows), _BLOCK):
+            features[b] = scaler.transform(features[b])
+        return rows
 
     def transform(self, trials):
         """Readout rows ``(n_samples, n_readout_inputs)`` for validated trials."""
-        return self._rows(self._features(trials))
+        return self._rows(trials, self.feature_scaler_)
 
-    def _rows(self, F):
-        dtype = self.reservoir.W.dtype
-        rows = np.empty((F.shape[0], F.shape[1] + 1), dtype=dtype)
-        rows[:, :-1] = self.feature_scaler_.transform(F)
-        rows[:, -1] = 1.0
-        return rows
-
-    def _features(self, trials):
+    def _rows(self, trials, scaler=None):
+        """Readout rows ``[features, 1]`` in the reservoir's dtype, the
+        features standardized by ``scaler`` if given (a chunk of trials at a
+        time, as each chunk's features are computed)."""
         U, lengths = trials.U, trials.lengths
         n = U.shape[0]
         T = U.shape[1] if U.ndim == 3 else self.n_steps
-        order = np.arange(n) if lengths is None else np.argsort(lengths, kind="stable")
+        order = None if lengths is None else np.argsort(lengths, kind="stable")
         # Memory per trial: its input steps and a few state vectors (the
         # trajectory itself is reduced on the fly, see Reservoir.trial_summary).
         width = U.shape[-1] if U.ndim == 3 else 0
@@ -98,24 +98,35 @@ class TrialEncoder:
         threads = self._n_threads(n)
         if threads > 1:  # at least one chunk per thread
             batch = min(batch, -(-n // threads))
-        chunks = [order[c] for c in gen_batches(n, batch)]
+        # a chunk: a slice of the trials, or (unequal lengths) indices of
+        # trials of similar lengths
+        chunks = [c if order is None else order[c] for c in gen_batches(n, batch)]
+
+        dtype = self.reservoir.W.dtype
 
         def features(idx):
-            return idx, self._chunk_features(U[idx], None if lengths is None else lengths[idx])
+            # in the rows' dtype before any scaling, as fit's rows are
+            F = self._chunk_features(U[idx], None if lengths is None else lengths[idx])
+            F = F.astype(dtype, copy=False)
+            return idx, F if scaler is None else scaler.transform(F)
 
-        if threads > 1:
-            # scipy's sparse products release the GIL: trials are independent,
-            # so chunks run in threads give the serial features bit for bit.
-            with single_blas_thread(), ThreadPoolExecutor(threads) as pool:
-                results = list(pool.map(features, chunks))
-        else:
-            results = map(features, chunks)
-        out = None
-        for idx, F in results:
-            if out is None:
-                out = np.empty((n, F.shape[1]), dtype=F.dtype)
-            out[idx] = F
-        return out
+        rows = None
+        with ExitStack() as stack:
+            if threads > 1:
+                # scipy's sparse products (and the compiled ones) release the
+                # GIL: trials are independent, so chunks run in threads give
+                # the serial features bit for bit.
+                stack.enter_context(single_blas_thread())
+                pool = stack.enter_context(ThreadPoolExecutor(threads))
+                results = pool.map(features, chunks)
+            else:
+                results = map(features, chunks)
+            for idx, F in results:
+                if rows is None:
+                    rows = np.empty((n, F.shape[1] + 1), dtype=dtype)
+                    rows[:, -1] = 1.0
+                rows[idx, :-1] = F
+        return rows
 
     _MAX_THREADS = 4  # threads for the reservoir runs of a large batch of trials
     _MIN_PER_THREAD = 32  # trials below which one thread does it all
@@ -164,6 +175,24 @@ class TrialEncoder:
                 parts.append(np.tile(dense.astype(dtype, copy=False),
                                      n_features(kind, 1)))
         return np.hstack(parts)
+
+
+_BLOCK = 4096  # rows per block of the blockwise statistics and standardization
+
+
+def _blockwise_scaler(X, sample_weight=None):
+    """A ``StandardScaler`` fitted to ``X`` a block of rows at a time.
+
+    The same statistics as ``StandardScaler().fit(X, sample_weight=...)`` up
+    to the order of the float64 sums, without float64 temporaries of the
+    whole of ``X`` (a block of weight 0 adds nothing and is skipped).
+    """
+    scaler = StandardScaler()
+    for b in gen_batches(len(X), _BLOCK):
+        weight = None if sample_weight is None else sample_weight[b]
+        if weight is None or weight.sum() > 0:
+            scaler.partial_fit(X[b], sample_weight=weight)
+    return scaler
 
 
 def _check_representable(U, dtype):
@@ -232,13 +261,9 @@ class InputScaler:
         if sparse.issparse(U):
             mean, var = mean_variance_axis(U.tocsr().astype(np.float64), axis=0,
                                            weights=sample_weight)
-        elif sample_weight is None:
-            U = np.asarray(U, dtype=np.float64)
-            mean, var = U.mean(axis=0), U.var(axis=0)
         else:
-            U = np.asarray(U, dtype=np.float64)
-            mean = np.average(U, axis=0, weights=sample_weight)
-            var = np.average((U - mean) ** 2, axis=0, weights=sample_weight)
+            stats = _blockwise_scaler(np.asarray(U), sample_weight)
+            mean, var = stats.mean_, stats.var_
         self.mean_ = mean
         rms = float(np.sqrt(np.mean(var))) if var.size else 0.0
         self.scale_ = rms if rms > 0 and np.isfinite(rms) else 1.0

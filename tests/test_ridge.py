@@ -84,3 +84,22 @@ def test_float32_rows_are_solved_in_float64():
     assert W.dtype == np.float64
     np.testing.assert_allclose(W, _ridge(R.astype(np.float32).astype(float), Y, 1.0,
                                          np.ones(30)), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n, q", [(25, 40), (60, 12)])
+def test_row_blocks_do_not_change_the_leave_one_out(monkeypatch, n, q):
+    """The leave-one-out passes (and the tall case's U = Rw V) run over
+    blocks of rows: blocks of one and of a few rows give the single block's
+    numbers."""
+    from sklearn_itds import _ridge
+
+    R, Y = _data(n, q, seed=5)
+    w = _weights(n)
+    whole = RidgeSolver(R, w)
+    expected = (whole.loo_errors(Y, ALPHAS), whole.loo_outputs(Y, 2.0), whole.coef(Y, 2.0))
+    for values in (1, 3 * max(q, 3 * len(ALPHAS))):
+        monkeypatch.setattr(_ridge, "_BLOCK_VALUES", values)
+        blocked = RidgeSolver(R, w)
+        got = (blocked.loo_errors(Y, ALPHAS), blocked.loo_outputs(Y, 2.0), blocked.coef(Y, 2.0))
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
