@@ -121,12 +121,13 @@ class Reservoir:
         """``X W`` for one state (1-D) or a batch of states (2-D).
 
         When ``W`` is sparse enough (``density <= 0.2``) a CSR copy of its
-        transpose is used, for single states and batches alike. For a batch
-        the two are close: at density 0.1, N=1000 and 1024 states they were
-        equal within the noise on a busy machine, and a 2-thread dense GEMM
-        was 1.45 times faster than a one-thread CSR product on a quiet one
-        (``docs/performance.rst``, "CSR or dense"). The result equals the
-        dense product up to the order of summation.
+        transpose is used, for single states and batches alike. For batches
+        of 1024 states at N=1000 the sparse path (the compiled
+        ``_csr_states`` in ``_trajectory``) was 4-5 times faster than a dense
+        GEMM at density 0.05 and faster up to 0.2; scipy's own kernel is
+        slower than the GEMM at 0.2 in float32 (``docs/performance.rst``,
+        "CSR or dense"). The result equals the dense product up to the
+        order of summation.
         """
         W_T = self._sparse_W_T()
         if W_T is None:

@@ -430,3 +430,23 @@ def test_label_noise_quick_run_with_cleanlab(tmp_path):
     assert rec["acc"] == pytest.approx(model.score(data["reservoir"][1], yte))
     _check_tables((tmp_path / "label_noise_summary.rst").read_text())
     _check_tables((tmp_path / "label_noise.rst").read_text())
+
+
+def test_classifier_and_recurrent_product_benchmarks_run_on_tiny_sizes(tmp_path, capsys):
+    """The performance scripts run end to end (timings unchecked); the
+    classifier's record is consistent with itself and counts the sparse
+    reservoir's work below the dense one's."""
+    import bench_classifier
+    import bench_recurrent_product
+
+    out = tmp_path / "classifier.json"
+    bench_classifier.main(["--n-samples", "300", "--n", "60", "--json", str(out)])
+    record = json.loads(out.read_text())
+    for call in ("fit", "predict"):
+        row = record[call]
+        np.testing.assert_allclose(row["executed_gflops"] * row["seconds"],
+                                   row["executed_gflop"], rtol=1e-9)
+        assert row["reservoir_gflops"] < row["dense_equiv_gflops"]  # density 0.05
+    assert record["fit"]["executed_gflop"] > record["predict"]["executed_gflop"]
+    bench_recurrent_product.main(["--n", "40", "--batch", "8", "--repeats", "1"])
+    assert "dense / sparse median" in capsys.readouterr().out
