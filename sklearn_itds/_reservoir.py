@@ -30,6 +30,8 @@ except ImportError:  # pragma: no cover - a scipy that moved them: use ``@``
 __all__ = ["Reservoir", "spawn_streams"]
 
 _DENSE_EIG_MAX = 600  # below this size a dense eigen-decomposition is cheap
+_SPARSE_MAX = 0.2  # density up to which W is used through a CSR copy of W^T
+_SCIPY_BATCH_MAX = 0.1  # ... and batches through scipy's kernel (without numba)
 _DRIVE_BLOCK = 1 << 20  # input-drive values of a batch of sequences computed at once
 _ELEMENTWISE_INPUTS = 16  # up to this many input channels, drives input by input
 
@@ -121,13 +123,9 @@ class Reservoir:
         """``X W`` for one state (1-D) or a batch of states (2-D).
 
         When ``W`` is sparse enough (``density <= 0.2``) a CSR copy of its
-        transpose is used, for single states and batches alike. For batches
-        of 1024 states at N=1000 the sparse path (the compiled
-        ``_csr_states`` in ``_trajectory``) was 4-5 times faster than a dense
-        GEMM at density 0.05 and faster up to 0.2; scipy's own kernel is
-        slower than the GEMM at 0.2 in float32 (``docs/performance.rst``,
-        "CSR or dense"). The result equals the dense product up to the
-        order of summation.
+        transpose is used, for single states and batches alike (a run of
+        trials chooses its own product, see :meth:`batch_W_T`). The result
+        equals the dense product up to the order of summation.
         """
         W_T = self._sparse_W_T()
         if W_T is None:
@@ -136,11 +134,27 @@ class Reservoir:
 
     def _sparse_W_T(self):
         """A cached CSR copy of ``W.T`` when ``W`` is sparse enough, else None."""
-        if self.density > 0.2:
+        if self.density > _SPARSE_MAX:
             return None
         if self._W_sparse_T is None:
             self._W_sparse_T = sparse.csr_matrix(self.W.T)
         return self._W_sparse_T
+
+    def batch_W_T(self):
+        """The CSR ``W^T`` for the batch product of a run of trials, or None
+        when the dense GEMM is faster there.
+
+        Measured at N=1000 on batches of 1024 states (``docs/performance.rst``,
+        "CSR or dense"): the compiled ``_csr_states`` beats the dense GEMM at
+        every density up to 0.2 (4-5 times at the default 0.05); scipy's own
+        kernel, used without numba, loses to it above about 0.1 (0.70-0.85 of
+        the GEMM's speed at 0.15-0.2 in float32), so without numba a denser
+        ``W`` runs its batches as dense products.
+        """
+        W_T = self._sparse_W_T()
+        if W_T is not None and self.density > _SCIPY_BATCH_MAX and not _jit.available():
+            return None
+        return W_T
 
     def step(self, x, drive):
         """One leaky update from state(s) ``x`` given the total drive."""
@@ -282,7 +296,7 @@ class Reservoir:
         # The states are kept transposed, (N, B) in C order: the layout in
         # which the CSR product W^T x^T streams contiguous rows of B values,
         # and every elementwise operation below runs on contiguous memory.
-        W_T = self._sparse_W_T()
+        W_T = self.batch_W_T()
         raw = (_csr_matvecs is not None and W_T is not None
                and W_T.indices.dtype == np.int32 and W_T.dtype == dtype)
         compiled = raw and _jit.available()

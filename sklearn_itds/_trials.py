@@ -132,8 +132,9 @@ class TrialEncoder:
     _MIN_PER_THREAD = 32  # trials below which one thread does it all
 
     def _n_threads(self, n):
-        """Threads for ``n`` trials: several only on the sparse-product path."""
-        if self.reservoir._sparse_W_T() is None or n < 2 * self._MIN_PER_THREAD:
+        """Threads for ``n`` trials: several only on the sparse-product path
+        (the dense GEMM uses BLAS's own threads)."""
+        if self.reservoir.batch_W_T() is None or n < 2 * self._MIN_PER_THREAD:
             return 1
         return int(min(self._MAX_THREADS, cpu_count(only_physical_cores=False),
                        n // self._MIN_PER_THREAD))

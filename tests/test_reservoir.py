@@ -100,11 +100,32 @@ def test_spawn_streams_are_reproducible_and_distinct():
     assert not np.array_equal(s1[0], s1[1])
 
 
+@pytest.mark.parametrize("compiled", PATHS)
+@pytest.mark.parametrize("density", [0.1, 0.15, 0.5])  # CSR; CSR or dense; dense
 @pytest.mark.parametrize("leak_rate", [0.3, 1.0])
 @pytest.mark.parametrize("learn_steps", [1, 3, 6])
-def test_run_trials_equals_the_naive_loop(leak_rate, learn_steps):
+def test_run_trials_equals_the_naive_loop(leak_rate, learn_steps, density, compiled):
     rng = np.random.RandomState(0)
-    res = _make(n_inputs=3, N=30, leak_rate=leak_rate, spectral_radius=1.2)
+    res = _make(n_inputs=3, N=30, leak_rate=leak_rate, spectral_radius=1.2,
+                density=density)
+    with path(compiled):
+        _run_trials_against_the_naive_loop(res, rng, learn_steps)
+
+
+@pytest.mark.parametrize("compiled", PATHS)
+def test_batches_go_dense_where_scipys_kernel_is_slower(compiled):
+    """Up to density 0.1 a run of trials uses the CSR copy of ``W^T``; between
+    0.1 and 0.2 only with the compiled kernel (without it the dense GEMM is
+    faster there); above 0.2 never. Single states keep the CSR copy up to 0.2."""
+    with path(compiled):
+        for density, batch_sparse in [(0.1, True), (0.15, compiled), (0.2, compiled),
+                                      (0.25, False)]:
+            res = _make(N=30, density=density)
+            assert (res.batch_W_T() is not None) is batch_sparse, density
+            assert (res._sparse_W_T() is not None) is (density <= 0.2)
+
+
+def _run_trials_against_the_naive_loop(res, rng, learn_steps):
     U = rng.standard_normal((5, 3))
     states = res.run_trials(U, 6, learn_steps)
     assert states.shape == (5, learn_steps, 30)
