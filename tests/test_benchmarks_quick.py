@@ -440,7 +440,8 @@ def test_classifier_and_recurrent_product_benchmarks_run_on_tiny_sizes(tmp_path,
     import bench_recurrent_product
 
     out = tmp_path / "classifier.json"
-    bench_classifier.main(["--n-samples", "300", "--n", "60", "--json", str(out)])
+    bench_classifier.main(["--n-samples", "300", "--n", "60", "--json", str(out),
+                           "--peak-size", "300"])
     record = json.loads(out.read_text())
     for call in ("fit", "predict"):
         row = record[call]
