@@ -105,6 +105,12 @@ class _Kernel:
     def __call__(self, *args):
         return self.compiled()(*args)
 
+    def loaded(self):
+        """True when the kernels are switched on and this one is already
+        compiled (or loaded from the cache) in this process, so that calling
+        it costs no start-up; never imports numba."""
+        return _switch["on"] and self._compiled is not None
+
 
 def _compile(py_func):
     import numba

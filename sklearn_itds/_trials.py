@@ -98,6 +98,7 @@ class TrialEncoder:
         threads = self._n_threads(n)
         if threads > 1:  # at least one chunk per thread
             batch = min(batch, -(-n // threads))
+        self.reservoir.prepare_runs(n * T * (2 if self.bidirectional and U.ndim == 3 else 1))
         # a chunk: a slice of the trials, or (unequal lengths) indices of
         # trials of similar lengths
         chunks = [c if order is None else order[c] for c in gen_batches(n, batch)]

@@ -273,3 +273,46 @@ def test_compiled_batch_product_is_scipys_bit_for_bit(dtype, N, B, density):
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_allclose(out, drive + (xT.T.astype(float) @ res.W).T,
                                rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
+
+
+@needs_numba
+def test_the_compiled_batch_product_is_loaded_only_for_large_runs(monkeypatch):
+    """``prepare_runs`` loads ``_csr_states`` from about 8.6e9 multiply-adds
+    (numba's start-up would cost small runs more than it saves); a run uses
+    it once loaded, and the rows are the same bit for bit either way."""
+    monkeypatch.setattr(_reservoir._csr_states, "_compiled", None)  # not loaded yet
+    res = _make(n_inputs=3, N=40, density=0.1, dtype=np.float32)
+    U = np.random.RandomState(0).standard_normal((64, 3)).astype(np.float32)
+    nnz = res.batch_W_T().nnz
+    res.prepare_runs(_reservoir._COMPILED_RUN_WORK // nnz - 1)
+    assert not _reservoir._csr_states.loaded()
+    scipy_rows = res.trial_summary(U, 7)
+    res.prepare_runs(_reservoir._COMPILED_RUN_WORK // nnz + 1)
+    assert _reservoir._csr_states.loaded()
+    calls = []
+    compiled = _reservoir._csr_states.compiled()
+    monkeypatch.setattr(_reservoir._csr_states, "_compiled",
+                        lambda *a: calls.append(1) or compiled(*a))
+    kernel_rows = res.trial_summary(U, 7)
+    assert len(calls) == 7  # one product per step
+    for a, b in zip(kernel_rows, scipy_rows):
+        np.testing.assert_array_equal(a, b)
+    with path(False):  # switched off: loaded or not, scipy's kernel runs
+        assert not _reservoir._csr_states.loaded()
+
+
+def test_a_small_classifier_fit_does_not_start_numba():
+    """Importing numba and loading a kernel take about 0.7 s: a small fit
+    (here load_digits) must not pay them for the batch product."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from sklearn.datasets import load_digits\n"
+            "from sklearn_itds import ITDSReservoirClassifier\n"
+            "X, y = load_digits(return_X_y=True)\n"
+            "ITDSReservoirClassifier(random_state=0).fit(X, y).predict(X)\n"
+            "print('numba' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"
