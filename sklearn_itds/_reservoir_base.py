@@ -10,6 +10,8 @@ The estimators keep their constructor arguments untouched; everything built
 here goes into trailing-underscore attributes.
 """
 
+from contextlib import contextmanager
+
 import numpy as np
 from sklearn.utils import gen_batches
 
@@ -174,12 +176,23 @@ class ReservoirMixin:
                     break
         if diverged:
             readout.restore(snapshot)
-            warn_divergence(self, self.n_iter_, "Lower learning_rate_init or td_gain, "
-                            "or raise rls_alpha.")
+            warn_divergence(self, len(self.loss_curve_), "Lower learning_rate_init or "
+                            "td_gain, or raise rls_alpha.")
             return None
-        self._end_epoch(self.n_iter_ + 1)
+        self._end_epoch(len(self.loss_curve_) + 1)
         self.n_iter_ += 1
         return Z
+
+    @contextmanager
+    def _counting_this_call(self):
+        """``n_iter_`` counts the passes of this ``partial_fit`` call, as
+        MLPClassifier's and SGDClassifier's do; a call whose pass diverged
+        (warned, the model kept as it was) leaves it unchanged as well."""
+        previous = getattr(self, "n_iter_", 0)
+        self.n_iter_ = 0
+        yield
+        if self.n_iter_ == 0:
+            self.n_iter_ = previous
 
     def _end_epoch(self, epoch):
         """Close the epoch's diagnostics and print progress when verbose."""

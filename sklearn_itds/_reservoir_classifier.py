@@ -205,8 +205,11 @@ class ITDSReservoirClassifier(ReservoirMixin, ClassifierMixin, BaseEstimator):
         Per-epoch mean of ``0.5 |e_sup|^2`` over the updates, half the mean
         squared supervised error (``td_history_["loss"]``).
     n_iter_ : int
-        Number of epochs run since the last ``fit``: each ``partial_fit``
-        call adds one (unlike MLPClassifier's, which counts the last call's).
+        Number of passes run by the last call: ``fit``'s, or one for a
+        ``partial_fit`` call, as MLPClassifier's and SGDClassifier's (a
+        ``partial_fit`` whose pass diverged leaves it, like the rest of the
+        model, as it was). ``loss_curve_`` and ``td_history_`` keep every
+        call's.
     validation_scores_ : list of float or None
         With ``early_stopping`` (where it applies), each pass's leave-one-out
         accuracy on the training labels; None otherwise.
@@ -434,8 +437,9 @@ of shape (n_steps_i, n_features)
             # early mistakes outvote its labels (a class-sorted stream never
             # learns its later classes; with wrong labels the model collapses).
             echo = targets if self.echo == "decision" else None
-            z_apriori = self._trial_pass(rows, targets, np.arange(len(y_index)), echo,
-                                         sample_weight=sample_weight)
+            with self._counting_this_call():
+                z_apriori = self._trial_pass(rows, targets, np.arange(len(y_index)), echo,
+                                             sample_weight=sample_weight)
             if z_apriori is not None:
                 self.temperature_ = _fit_temperature(z_apriori, y_index, sample_weight)
         return self

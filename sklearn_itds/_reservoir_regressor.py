@@ -200,8 +200,11 @@ class ITDSReservoirRegressor(ReservoirMixin, RegressorMixin, BaseEstimator):
         Mean of ``0.5 |e_sup|^2`` (half the squared a-priori error) per pass,
         in standardized target units.
     n_iter_ : int
-        Number of passes run since the last ``fit``: each ``partial_fit``
-        call adds one.
+        Number of passes run by the last call: ``fit``'s, or one for a
+        ``partial_fit`` call, as MLPClassifier's and SGDClassifier's (a
+        ``partial_fit`` whose pass diverged leaves it, like the rest of the
+        model, as it was). ``loss_curve_`` and ``td_history_`` keep every
+        call's.
 
     See Also
     --------
@@ -476,13 +479,16 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
                     rows = self._initialize_samples(data, Y, weights)
                 else:
                     rows = self.encoder_.transform(data)
-                self._samples_pass(rows, self.target_scaler_.transform(Y), None, weights)
+                with self._counting_this_call():
+                    self._samples_pass(rows, self.target_scaler_.transform(Y), None,
+                                       weights)
                 return self
             if first:
                 self._initialize_sequential(data, weights)
             (Xs, _), = data
-            self._sequential_pass([(Xs, self.target_scaler_.transform(Y))],
-                                  restart=first, weights=weights)
+            with self._counting_this_call():
+                self._sequential_pass([(Xs, self.target_scaler_.transform(Y))],
+                                      restart=first, weights=weights)
         return self
 
     # -- mode="samples" --------------------------------------------------------------
@@ -581,11 +587,11 @@ array-like of shape (n_samples, n_steps, n_features), or list of arrays
             if self.readout_.diverged():
                 self.readout_.restore(snapshot)
                 self.state_, self.last_output_ = saved
-                warn_divergence(self, self.n_iter_, "Lower learning_rate_init or td_gain, "
-                                "raise rls_alpha, or lower spectral_radius and "
+                warn_divergence(self, len(self.loss_curve_), "Lower learning_rate_init or "
+                                "td_gain, raise rls_alpha, or lower spectral_radius and "
                                 "feedback_scaling.")
                 return False
-        self._end_epoch(self.n_iter_ + 1)
+        self._end_epoch(len(self.loss_curve_) + 1)
         self.n_iter_ += 1
         return True
 
