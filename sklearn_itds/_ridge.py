@@ -161,8 +161,8 @@ class RidgeSolver:
         out = np.empty_like(S)
         fitted = self.weight > 0
         for rows, E in self._scaled_residuals(S, [alpha]):
-            keep = fitted[rows]
-            out[rows][keep] = S[rows][keep] - E[keep, 0] / self._root[rows][keep, None]
+            keep, block = fitted[rows], out[rows]  # block: a view of out's rows
+            block[keep] = S[rows][keep] - E[keep, 0] / self._root[rows][keep, None]
         if not fitted.all():
             out[~fitted] = self.R[~fitted].astype(np.float64) @ self.coef(S, alpha)
         return out
