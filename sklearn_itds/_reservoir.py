@@ -147,7 +147,7 @@ class Reservoir:
 
         Measured at N=1000 on batches of 1024 states (``docs/performance.rst``,
         "CSR or dense"): the compiled ``_csr_states`` beats the dense GEMM at
-        every density up to 0.2 (4-5 times at the default 0.05); scipy's own
+        every density up to 0.2 (4-6 times at the default 0.05); scipy's own
         kernel, used without numba, loses to it above about 0.1 (0.70-0.85 of
         the GEMM's speed at 0.15-0.2 in float32), so without numba a denser
         ``W`` runs its batches as dense products.
