@@ -29,20 +29,8 @@ from threadpoolctl import threadpool_limits
 
 from _timing import alternate, spread
 from sklearn_itds import _jit
-from sklearn_itds._reservoir import Reservoir, _csr_matvecs, _csr_states
+from sklearn_itds._reservoir import Reservoir, sparse_batch_product
 from sklearn_itds._threads import single_blas_thread
-
-
-def sparse_product(W_T):
-    """``f(X, drive, out)``: ``out = drive + W^T X`` by the library's sparse path."""
-    if _jit.available():
-        args = (W_T.indptr.view(np.uint32), W_T.indices.view(np.uint32), W_T.data)
-        return lambda X, drive, out: _csr_states(*args, X, drive, out)
-
-    def scipy_product(X, drive, out):
-        np.copyto(out, drive)
-        _csr_matvecs(*W_T.shape, X.shape[1], W_T.indptr, W_T.indices, W_T.data, X, out)
-    return scipy_product
 
 
 def _paused(func, seconds=0.5):
@@ -74,8 +62,8 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.n, args.batch)).astype(dtype)
     drive = rng.standard_normal((args.n, args.batch)).astype(dtype)
-    product = sparse_product(W_T_csr)
-    kind = "compiled CSR" if _jit.available() else "scipy CSR"
+    compiled = _jit.available()
+    kind = "compiled CSR" if compiled else "scipy CSR"
     flops = 2 * args.n ** 2 * args.batch * 10
     head = f"N={args.n}, batch {args.batch}, density {args.density}, {dtype.name}"
 
@@ -86,7 +74,7 @@ def main(argv=None):
 
     def sparse(X=X, drive=drive, out=np.empty_like(X)):
         for _ in range(10):
-            product(X, drive, out)
+            sparse_batch_product(W_T_csr, X, drive, out, compiled)
 
     sparse()  # compiles (or loads) the kernel
     with threadpool_limits(1, user_api="blas"):

@@ -27,7 +27,7 @@ try:  # the kernels behind ``csr @ vector`` / ``csr @ matrix``, without scipy's
 except ImportError:  # pragma: no cover - a scipy that moved them: use ``@``
     _csr_matvec = _csr_matvecs = None
 
-__all__ = ["Reservoir", "spawn_streams"]
+__all__ = ["Reservoir", "sparse_batch_product", "spawn_streams"]
 
 _DENSE_EIG_MAX = 600  # below this size a dense eigen-decomposition is cheap
 _SPARSE_MAX = 0.2  # density up to which W is used through a CSR copy of W^T
@@ -318,8 +318,6 @@ class Reservoir:
         raw = (_csr_matvecs is not None and W_T is not None
                and W_T.indices.dtype == np.int32 and W_T.dtype == dtype)
         compiled = raw and _csr_states.loaded()  # see prepare_runs
-        if compiled:  # uint32 indices: numba skips the wraparound check
-            csr = (W_T.indptr.view(np.uint32), W_T.indices.view(np.uint32), W_T.data)
         if W_T is None:
             W_T = self.W.T
         offset = None if drive_offset is None else drive_offset.astype(dtype)[:, None]
@@ -341,13 +339,9 @@ class Reservoir:
         for t, drive in enumerate(drives):
             # self.step(x, drive), transposed and in place: the same
             # operations, so the same states up to summation order.
-            if compiled:  # the same sums as scipy's, in the same order
+            if raw:
                 pre = buffers[t % len(buffers)]
-                _csr_states(*csr, xT, np.ascontiguousarray(drive), pre)
-            elif raw:  # pre = drive + W^T x^T, accumulated by scipy's own kernel
-                pre = buffers[t % len(buffers)]
-                np.copyto(pre, drive)
-                _csr_matvecs(N, N, B, W_T.indptr, W_T.indices, W_T.data, xT, pre)
+                sparse_batch_product(W_T, xT, drive, pre, compiled)
             else:
                 pre = W_T @ xT
                 pre += drive
@@ -381,6 +375,22 @@ class Reservoir:
         state = self.__dict__.copy()
         state["_W_sparse_T"] = None  # a cache: rebuilt on demand
         return state
+
+
+def sparse_batch_product(W_T, xT, drive, out, compiled):
+    """``out = drive + W^T x^T`` for a batch of states ``xT`` (N, B), ``W_T``
+    the CSR copy of ``W^T`` (int32 indices, the states' dtype).
+
+    ``compiled``: by ``_csr_states``, else by scipy's own ``csr_matvecs``
+    accumulating into a copy of ``drive``; the same sums in the same order,
+    so the same result bit for bit.
+    """
+    if compiled:  # uint32 indices: numba skips the wraparound check
+        _csr_states(W_T.indptr.view(np.uint32), W_T.indices.view(np.uint32), W_T.data,
+                    xT, np.ascontiguousarray(drive), out)
+    else:
+        np.copyto(out, drive)
+        _csr_matvecs(*W_T.shape, xT.shape[1], W_T.indptr, W_T.indices, W_T.data, xT, out)
 
 
 def _drive_T(W_in_T, U_T, bias):
