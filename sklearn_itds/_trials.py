@@ -111,7 +111,11 @@ class TrialEncoder:
             F = F.astype(dtype, copy=False)
             return idx, F if scaler is None else scaler.transform(F)
 
-        rows = None
+        rows = np.empty((n, readout_width(
+            self.reservoir.n_reservoir, U.shape[-1], representation=self.representation,
+            bidirectional=self.bidirectional, input_to_readout=self.input_to_readout)),
+            dtype=dtype)
+        rows[:, -1] = 1.0
         with ExitStack() as stack:
             if threads > 1:
                 # scipy's sparse products (and the compiled ones) release the
@@ -123,9 +127,6 @@ class TrialEncoder:
             else:
                 results = map(features, chunks)
             for idx, F in results:
-                if rows is None:
-                    rows = np.empty((n, F.shape[1] + 1), dtype=dtype)
-                    rows[:, -1] = 1.0
                 rows[idx, :-1] = F
         return rows
 
