@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from sklearn_itds import _reservoir
+from sklearn_itds import _jit, _reservoir
 from sklearn_itds._reservoir import Reservoir, spawn_streams
 
 from _kernels import PATHS, needs_numba, path
@@ -281,6 +281,7 @@ def test_the_compiled_batch_product_is_loaded_only_for_large_runs(monkeypatch):
     (numba's start-up would cost small runs more than it saves); a run uses
     it once loaded, and the rows are the same bit for bit either way."""
     monkeypatch.setattr(_reservoir._csr_states, "_compiled", None)  # not loaded yet
+    monkeypatch.setitem(_jit._switch, "on", True)  # whatever SKLEARN_ITDS_NUMBA says
     res = _make(n_inputs=3, N=40, density=0.1, dtype=np.float32)
     U = np.random.RandomState(0).standard_normal((64, 3)).astype(np.float32)
     nnz = res.batch_W_T().nnz
